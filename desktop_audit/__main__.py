@@ -1,0 +1,5 @@
+import sys
+
+from desktop_audit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of desktop-audit; each module has register(subparsers)."""

@@ -1,0 +1,80 @@
+"""init and user: create or upgrade the database, add and list users."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from desktop_audit.schema import ROLES
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("init", help="create or upgrade the database; create the first admin")
+    p.add_argument("--admin", metavar="NAME", help="username of the first admin")
+    p.add_argument("--email", metavar="EMAIL", help="the first admin's email")
+    p.add_argument("--full-name", metavar="NAME")
+    p.set_defaults(func=init)
+
+    u = sub.add_parser("user", help="manage users (admin)")
+    us = u.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    a = us.add_parser("add", help="add a user; password from DESKTOP_AUDIT_NEW_PASSWORD or a prompt")
+    a.add_argument("name")
+    a.add_argument("--role", required=True, choices=ROLES)
+    a.add_argument("--email", required=True)
+    a.add_argument("--full-name")
+    a.add_argument("--site", action="append", default=[], metavar="CODE",
+                   help="assign to this site (repeatable)")
+    a.set_defaults(func=user_add)
+    ls = us.add_parser("list", help="list users")
+    ls.set_defaults(func=user_list)
+
+
+def init(ctx: Any) -> int:
+    from desktop_audit.services import users
+
+    args: argparse.Namespace = ctx.args
+    existed = ctx.db_path.exists()
+    db = ctx.open_db(create=True)
+    if users.count_users(db):
+        state = "upgraded" if existed else "ready"
+        print(f"database {db.path} {state} (schema {db.schema_version}); it already has users")
+        return 0
+    if not args.admin or not args.email:
+        from desktop_audit.errors import ValidationError
+
+        raise ValidationError("--admin", "a new database needs its first admin: "
+                                         "init --admin NAME --email EMAIL")
+    password = ctx.password(prompt=f"Password for {args.admin}: ", confirm=True)
+    users.bootstrap_admin(db, username=args.admin, email=args.email, password=password,
+                          full_name=args.full_name)
+    print(f"database {db.path} created (schema {db.schema_version}); admin {args.admin}")
+    return 0
+
+
+def user_add(ctx: Any) -> int:
+    from desktop_audit import services
+
+    args = ctx.args
+    actor = ctx.login()
+    db = ctx.open_db()
+    site_ids = [services.site_by_code(db, actor, code)["objectId"] for code in args.site]
+    password = ctx.password("DESKTOP_AUDIT_NEW_PASSWORD", prompt=f"Password for {args.name}: ",
+                            confirm=True)
+    services.create_user(db, actor, username=args.name, email=args.email, role=args.role,
+                         password=password, full_name=args.full_name, sites=site_ids)
+    print(f"user {args.name} added ({args.role})")
+    return 0
+
+
+def user_list(ctx: Any) -> int:
+    from desktop_audit.io.tabular import export_columns, rows_for_export
+    from desktop_audit.schema import USER
+
+    actor = ctx.login()
+    db = ctx.open_db()
+    cols = export_columns(USER)
+    for row in rows_for_export(db, actor, USER):
+        rec = dict(zip(cols, row, strict=True))
+        print(f"{rec['username']:<16} {rec['role']:<12} {rec['email']:<28} "
+              f"{'active' if rec['active'] == 'true' else 'inactive':<9} {rec['sites']}")
+    return 0

@@ -1,0 +1,360 @@
+"""CSV and XLSX export and import, with the schema's field names as columns.
+
+References travel by readable keys (site -> siteCode, users -> username).  An
+import is all or nothing: every row goes through the same services as a form,
+and one bad row refuses the whole file with a message naming the row, the
+column and the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from desktop_audit.domain import rules, trail
+from desktop_audit.errors import AuditError, Cancelled, FileFormatError, ValidationError
+from desktop_audit.schema import BY_NAME, ClassDef, Field
+from desktop_audit.services import common, engine, findings, legal, logs, reviews, sites
+
+if TYPE_CHECKING:
+    from desktop_audit.domain.actor import Actor
+    from desktop_audit.store.db import Database
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+IMPORTABLE = ("AuditSite", "AspectImpactLog", "SpillKitLog", "LegalRegisterEntry", "AuditReview",
+              "AuditFinding")
+# Fields a service fills when a new row leaves them out.
+AUTO_FILLED = {
+    "AspectImpactLog": {"loggedBy", "loggedAt"},
+    "SpillKitLog": {"checkedBy", "lastCheckedAt"},
+    "AuditReview": {"reviewStatus", "leadAuditor"},
+    "LegalRegisterEntry": {"complianceStatus"},
+    "AuditSite": {"siteOwner"},
+}
+
+
+def export_columns(cdef: ClassDef) -> list[str]:
+    return ["objectId", *(f.name for f in cdef.exported_fields), "createdAt", "updatedAt"]
+
+
+class _Keys:
+    """objectId <-> readable key for sites and users."""
+
+    def __init__(self, db: Database) -> None:
+        self.site_code = dict(db.execute('SELECT "objectId", "siteCode" FROM audit_site').fetchall())
+        self.username = dict(db.execute('SELECT "objectId", "username" FROM "user"').fetchall())
+        self.site_id = {v.lower(): k for k, v in self.site_code.items() if v}
+        self.user_id = {v.lower(): k for k, v in self.username.items() if v}
+
+    def show(self, f: Field, value: Any) -> Any:
+        if f.kind == "pointer" and value is not None:
+            if f.target == "AuditSite":
+                return self.site_code.get(value, value)
+            if f.target == "User":
+                return self.username.get(value, value)
+        if f.kind == "pointer_list" and f.target == "AuditSite":
+            return [self.site_code.get(v, v) for v in value or []]
+        return value
+
+    def resolve(self, f: Field, text: str) -> Any:
+        if f.target == "AuditSite":
+            site = self.site_id.get(text.strip().lower())
+            if site is None:
+                raise ValidationError(f.name, f"unknown site '{text}'")
+            return site
+        if f.target == "User":
+            user = self.user_id.get(text.strip().lower())
+            if user is None:
+                raise ValidationError(f.name, f"unknown user '{text}'")
+            return user
+        return text.strip()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return "" if value is None else value
+
+
+def rows_for_export(db: Database, actor: Actor, cdef: ClassDef,
+                    site_id: str | None = None) -> Iterator[list[Any]]:
+    keys = _Keys(db)
+    cols = export_columns(cdef)
+    fields = {f.name: f for f in cdef.fields}
+    where = ['"deletedAt" IS NULL']
+    params: list[Any] = []
+    if cdef.site_field:
+        visible = [site_id] if site_id else common.visible_site_ids(db, actor)
+        if not actor.is_admin or site_id:
+            where.append(f'"{cdef.site_field}" IN ({", ".join("?" for _ in visible)})')
+            params.extend(visible)
+    elif cdef.name == "AuditSite" and not actor.is_admin:
+        visible = common.visible_site_ids(db, actor)
+        where.append(f'"objectId" IN ({", ".join("?" for _ in visible)})')
+        params.extend(visible)
+    elif cdef.name == "AuditTrailEvent" and site_id:
+        where.append('"siteId" = ?')
+        params.append(site_id)
+    order = '"deviceId", "seq"' if cdef.name == "AuditTrailEvent" else '"createdAt", "objectId"'
+    sql = (f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{cdef.table}" '
+           f'WHERE {" AND ".join(where)} ORDER BY {order}')
+    for row in db.execute(sql, params):
+        out = []
+        for name, value in zip(cols, row, strict=True):
+            f = fields.get(name)
+            if f is not None:
+                value = keys.show(f, engine.from_db(f.kind, value))
+            out.append(_cell(value))
+        yield out
+
+
+def export_file(db: Database, actor: Actor, class_name: str, path: Path, *,
+                site_code: str | None = None) -> int:
+    """Write the records the actor can see to .csv (UTF-8, no BOM) or .xlsx; returns the count."""
+    cdef = BY_NAME[class_name]
+    site_id = common.site_by_code(db, actor, site_code)["objectId"] if site_code else None
+    if cdef.name == "User":
+        from desktop_audit.domain import permissions
+
+        permissions.require(actor, "manage_users")
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise FileFormatError(f"{path.name}: export writes .csv or .xlsx files")
+    rows = rows_for_export(db, actor, cdef, site_id)
+    tmp = path.with_name(path.name + ".part")
+    count = 0
+    try:
+        if suffix == ".csv":
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(export_columns(cdef))
+                for row in rows:
+                    writer.writerow(row)
+                    count += 1
+        else:
+            from openpyxl import Workbook
+
+            wb = Workbook(write_only=True)
+            ws = wb.create_sheet(cdef.name[:31])
+            ws.append(export_columns(cdef))
+            for row in rows:
+                ws.append(row)
+                count += 1
+            wb.save(tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise FileFormatError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return count
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def read_table(path: Path) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of a .csv or .xlsx file, or one clear FileFormatError."""
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        data = path.read_bytes()
+        if b"\x00" in data[:65536]:
+            raise FileFormatError(f"{path.name} is not a CSV text file (it holds binary data)")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise FileFormatError(
+                f"{path.name} is not UTF-8 text (byte {exc.start + 1}); save it as 'CSV UTF-8'"
+            ) from exc
+        try:
+            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel  # type: ignore[assignment]
+        try:
+            all_rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
+        except csv.Error as exc:
+            raise FileFormatError(f"{path.name} is not a well-formed CSV file: {exc}") from exc
+    elif suffix == ".xlsx":
+        from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
+
+        try:
+            wb = load_workbook(path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+            raise FileFormatError(f"{path.name} is not a readable .xlsx workbook") from exc
+        ws = wb.worksheets[0]
+        all_rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        wb.close()
+    else:
+        raise FileFormatError(f"{path.name}: import reads .csv or .xlsx files")
+    all_rows = [r for r in all_rows if any(c not in (None, "") for c in r)]
+    if not all_rows:
+        raise FileFormatError(f"{path.name} is empty (no header row)")
+    header = ["" if h is None else str(h).strip() for h in all_rows[0]]
+    return header, all_rows[1:]
+
+
+def map_header(cdef: ClassDef, header: list[str]) -> list[str | None]:
+    """The field each column holds (None for an ignored system column)."""
+    names: dict[str, str] = {}
+    for f in cdef.fields:
+        names[f.name.lower()] = f.name
+        for alias in f.aliases:
+            names[alias.lower()] = f.name
+    out: list[str | None] = []
+    seen: set[str] = set()
+    for col, title in enumerate(header, start=1):
+        key = title.lower()
+        if key == "objectid":
+            out.append("objectId")
+            name = "objectId"
+        elif key in ("createdat", "updatedat"):
+            out.append(None)
+            continue
+        elif key in names and cdef.get(names[key]).kind != "secret":
+            name = names[key]
+            out.append(name)
+        else:
+            raise FileFormatError(f"column {col} '{title}' is not a field of "
+                                  f"{cdef.label.lower()} (expected: "
+                                  f"{', '.join(export_columns(cdef))})")
+        if name in seen:
+            raise FileFormatError(f"column {col} '{title}': {name} appears twice")
+        seen.add(name)
+    return out
+
+
+def _check_columns(cdef: ClassDef, mapped: list[str | None], rows: list[list[Any]]) -> None:
+    present = {m for m in mapped if m}
+    if "objectId" in present:
+        idx = mapped.index("objectId")
+        if all(len(r) > idx and r[idx] not in (None, "") for r in rows):
+            return  # every row updates an existing record: partial columns are fine
+    needed = [f.name for f in cdef.fields if f.required and not f.derived and not f.system
+              and f.default is None and f.name not in AUTO_FILLED.get(cdef.name, set())]
+    missing = [n for n in needed if n not in present]
+    if missing:
+        raise FileFormatError(f"missing column{'s' if len(missing) > 1 else ''}: "
+                              f"{', '.join(missing)}")
+
+
+def _row_values(cdef: ClassDef, mapped: list[str | None], row: list[Any],
+                keys: _Keys) -> tuple[str | None, dict[str, Any]]:
+    object_id: str | None = None
+    values: dict[str, Any] = {}
+    for name, raw in zip(mapped, row, strict=False):
+        if name is None:
+            continue
+        if isinstance(raw, str):
+            raw = raw.strip()
+        if name == "objectId":
+            object_id = str(raw) if raw not in (None, "") else None
+            continue
+        f = cdef.get(name)
+        if f.kind == "pointer" and raw not in (None, ""):
+            raw = keys.resolve(f, str(raw))
+        elif f.kind == "pointer_list" and raw not in (None, ""):
+            raw = [keys.resolve(f, part) for part in str(raw).split(";") if part.strip()]
+        values[name] = raw
+    # Derived columns: recomputed from their inputs, refused without them.
+    for f in cdef.derived_fields:
+        if f.name not in values:
+            continue
+        given = values.pop(f.name)
+        if given in (None, ""):
+            continue
+        inputs = rules.DERIVED_FROM.get(cdef.name, {}).get(f.name, ())
+        if any(values.get(i) in (None, "") for i in inputs if i != "site"):
+            raise ValidationError(f.name, "is derived from " + " and ".join(inputs)
+                                  + f"; give {' and '.join(inputs)} instead of {f.name}")
+    for f in cdef.fields:  # system columns (closed, raisedBy, sha256 ...) are not imported
+        if f.system and f.name in values:
+            values.pop(f.name)
+    return object_id, values
+
+
+Writer = Callable[..., Any]
+_CREATE: dict[str, Writer] = {
+    "AuditSite": sites.create_site, "AspectImpactLog": logs.add_aspect,
+    "SpillKitLog": logs.add_spill_kit_check, "LegalRegisterEntry": legal.add_legal_entry,
+    "AuditReview": reviews.plan_review, "AuditFinding": findings.raise_finding,
+}
+_UPDATE: dict[str, Writer] = {
+    "AuditSite": sites.update_site, "AspectImpactLog": logs.update_aspect,
+    "SpillKitLog": logs.update_spill_kit_check, "LegalRegisterEntry": legal.update_legal_entry,
+    "AuditReview": reviews.update_review, "AuditFinding": findings.update_finding,
+}
+
+
+def import_file(db: Database, actor: Actor, class_name: str, path: Path, *,
+                progress: Progress | None = None,
+                cancelled: Callable[[], bool] | None = None) -> dict[str, int]:
+    """Import a file all or nothing; returns {'created': n, 'updated': m, 'unchanged': k}."""
+    cdef = BY_NAME[class_name]
+    if cdef.name not in IMPORTABLE:
+        raise FileFormatError(f"{cdef.plural.lower()} cannot be imported from a file")
+    header, rows = read_table(path)
+    mapped = map_header(cdef, header)
+    _check_columns(cdef, mapped, rows)
+    keys = _Keys(db)
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    total = len(rows)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with db.atomic(), engine.batch() as batch:
+        for number, row in enumerate(rows, start=2):  # row 1 is the header
+            if cancelled is not None and number % 500 == 0 and cancelled():
+                raise Cancelled("import cancelled; nothing was imported")
+            try:
+                object_id, values = _row_values(cdef, mapped, row, keys)
+                existing = engine.load(db, cdef, object_id) if object_id else None
+                if existing is not None:
+                    before = len(batch.changes)
+                    _UPDATE[cdef.name](db, actor, object_id, **values)
+                    changed = len(batch.changes) > before and batch.changes[-1].changes
+                    counts["updated" if changed else "unchanged"] += 1
+                else:
+                    if object_id is not None:
+                        if not object_id.isalnum() or len(object_id) != 10:
+                            raise ValidationError("objectId", f"'{object_id}' is not a record id")
+                    _create_with_id(db, actor, cdef, values, object_id)
+                    counts["created"] += 1
+            except ValidationError as exc:
+                raise exc.at_row(number) from None
+            except AuditError as exc:
+                raise ValidationError("row", str(exc), row=number) from None
+            if progress is not None and number % 1000 == 0:
+                progress(number - 1, total)
+        batch.flush(db, actor)
+        trail.append(db, actor, trail.Entry("import", cdef.name, None, None, {
+            "file": [None, path.name], "sha256": [None, digest],
+            "created": [None, counts["created"]], "updated": [None, counts["updated"]]}))
+    if progress is not None:
+        progress(total, total)
+    return counts
+
+
+def _create_with_id(db: Database, actor: Actor, cdef: ClassDef, values: dict[str, Any],
+                    object_id: str | None) -> None:
+    if object_id is None:
+        _CREATE[cdef.name](db, actor, **values)
+        return
+    b = engine.current_batch()
+    assert b is not None
+    before = len(b.changes)
+    _CREATE[cdef.name](db, actor, **values)
+    change = b.changes[before]  # the record itself comes first (then e.g. owner assignment)
+    b.pending.pop((cdef.name, change.object_id), None)
+    change.object_id = object_id
+    b.pending[(cdef.name, object_id)] = change.new

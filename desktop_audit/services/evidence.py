@@ -1,0 +1,112 @@
+"""Photo evidence: JPEG/PNG only, size-capped, stored once by SHA-256 beside the database."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from desktop_audit import clock
+from desktop_audit.errors import ValidationError
+from desktop_audit.schema import BY_NAME, EVIDENCE, RECORD_CLASSES
+from desktop_audit.services import common
+
+if TYPE_CHECKING:
+    from desktop_audit.domain.actor import Actor
+    from desktop_audit.store.db import Database
+
+MAX_BYTES = 20 * 1024 * 1024  # what a Parse Server accepts for one file
+SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png")}
+
+
+def blob_path(db: Database, sha256: str, mime: str) -> Path:
+    ext = ".png" if mime == "image/png" else ".jpg"
+    return db.files_dir / sha256[:2] / f"{sha256}{ext}"
+
+
+def _inspect(path: Path) -> tuple[str, str, str | None, int]:
+    """(mime, sha256, taken-at from EXIF, size), refusing anything that is not a photo."""
+    name = path.name
+    if not path.is_file():
+        raise ValidationError("file", f"{name}: no such file")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise ValidationError("file", f"{name} is {size / 1e6:.1f} MB; photos are limited to "
+                                      f"{MAX_BYTES // (1024 * 1024)} MB")
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    mime = next((m for sig, (m, _) in SIGNATURES.items() if head.startswith(sig)), None)
+    if mime is None:
+        if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1"):
+            raise ValidationError("file", f"{name} is a HEIC photo; export it as JPEG first")
+        raise ValidationError("file", f"{name} is not a JPEG or PNG photo")
+    from PIL import Image, UnidentifiedImageError
+
+    taken = None
+    try:
+        with Image.open(path) as img:
+            img.verify()
+        with Image.open(path) as img:
+            exif = img.getexif()
+            raw = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)
+            if isinstance(raw, str):
+                try:
+                    taken = clock.iso(datetime.strptime(raw.strip(), "%Y:%m:%d %H:%M:%S"))
+                except ValueError:
+                    taken = None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValidationError("file", f"{name} is damaged or not a readable image") from exc
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return mime, digest.hexdigest(), taken, size
+
+
+def add_evidence(db: Database, actor: Actor, *, parentClass: str, parentId: str,
+                 path: str | os.PathLike[str], caption: str | None = None,
+                 takenAt: Any = None) -> str:
+    """Attach a photo to a record anyone on its site may see."""
+    if parentClass not in RECORD_CLASSES:
+        raise ValidationError("parentClass", f"photos attach to {', '.join(RECORD_CLASSES)}")
+    cdef = BY_NAME[parentClass]
+    parent = common.get_visible(db, actor, cdef, parentId)
+    site_id = parent["objectId"] if parentClass == "AuditSite" else parent["site"]
+    src = Path(path)
+    mime, sha, exif_taken, size = _inspect(src)
+    values = {"site": site_id, "parentClass": parentClass, "parentId": parentId,
+              "fileName": src.name, "caption": caption,
+              "takenAt": takenAt if takenAt not in (None, "") else exif_taken}
+    editable = ("site", "parentClass", "parentId", "fileName", "caption", "takenAt")
+    with db.atomic():
+        change = common.create(db, actor, EVIDENCE, values, action_permission="evidence_add",
+                               editable=editable,
+                               fixed={"addedBy": actor.id, "mimeType": mime, "sha256": sha,
+                                      "byteSize": size}, write=False)
+        target = blob_path(db, sha, mime)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".part")
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, target)
+        from desktop_audit.services import engine
+
+        engine.apply(db, actor, [change])
+    return change.object_id
+
+
+def update_caption(db: Database, actor: Actor, object_id: str, caption: str | None) -> None:
+    common.update(db, actor, EVIDENCE, object_id, {"caption": caption},
+                  action_permission="evidence_add", editable=("caption",))
+
+
+def for_record(db: Database, parent_class: str, parent_id: str) -> list[dict[str, Any]]:
+    from desktop_audit.services import engine
+
+    rows = db.execute('SELECT "objectId" FROM evidence WHERE "parentClass" = ? AND '
+                      '"parentId" = ? AND "deletedAt" IS NULL ORDER BY "createdAt"',
+                      (parent_class, parent_id)).fetchall()
+    return [r for r in (engine.load(db, EVIDENCE, row[0]) for row in rows) if r]

@@ -1,0 +1,101 @@
+"""Numbered schema migrations: a file backup first, then one transaction per step.
+
+Each step is an SQL file in store/sql/ (frozen once released) and is recorded in
+the ``meta`` table's ``schema_version`` row in the same transaction, so a crash
+between steps leaves a database at a known version.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from desktop_audit.store.db import Database
+
+SQL_DIR = Path(__file__).with_name("sql")
+
+
+def steps() -> list[tuple[int, Path]]:
+    found = []
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        m = re.match(r"(\d{4})_", path.name)
+        if m:
+            found.append((int(m.group(1)), path))
+    numbers = [n for n, _ in found]
+    assert numbers == list(range(1, len(numbers) + 1)), f"migration numbers not contiguous: {numbers}"
+    return found
+
+
+LATEST = len(steps())
+
+
+def current_version(db: Database) -> int:
+    has_meta = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if not has_meta:
+        return 0
+    return db.schema_version
+
+
+def backup(db: Database, version: int) -> Path:
+    """Copy the database (consistently, WAL included) beside itself before migrating."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = db.path.with_name(f"{db.path.name}.v{version}-{stamp}.bak")
+    src = sqlite3.connect(str(db.path))
+    dst = sqlite3.connect(str(target))
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return target
+
+
+def _statements(sql: str) -> list[str]:
+    """Split an SQL file into statements (trigger bodies keep their inner semicolons)."""
+    out, buf = [], []
+    for line in sql.splitlines():
+        if line.strip().startswith("--") or not line.strip():
+            continue
+        buf.append(line)
+        text = "\n".join(buf)
+        if sqlite3.complete_statement(text):
+            out.append(text)
+            buf = []
+    assert not buf, "unterminated statement in migration"
+    return out
+
+
+def migrate(db: Database, target: int | None = None) -> bool:
+    """Bring the database to *target* (default: the latest). True when a step ran."""
+    target = LATEST if target is None else target
+    version = current_version(db)
+    if version > LATEST:
+        from desktop_audit.errors import IntegrityError
+
+        raise IntegrityError(
+            f"{db.path} was written by a newer desktop_audit (schema {version}, "
+            f"this program knows {LATEST}); update the program"
+        )
+    if version >= target:
+        return False
+    if version > 0:
+        backup(db, version)
+    for number, path in steps():
+        if number <= version or number > target:
+            continue
+        with db.atomic():
+            for stmt in _statements(path.read_text(encoding="utf-8")):
+                db.execute(stmt)
+            if number == 1:
+                db.set_meta("device_id", secrets.token_hex(6))
+                db.set_meta("created_at", datetime.now(UTC).isoformat())
+            db.set_meta("schema_version", str(number))
+    db.quick_check()
+    return True
