@@ -1,0 +1,67 @@
+'use strict';
+// Parse Server for desktop_audit: PostgreSQL, files on disk, Cloud Code rules,
+// GraphQL beside REST, Live Query for findings and reviews. Loopback only.
+const path = require('path');
+const fs = require('fs');
+const { ParseServer } = require('parse-server');
+const FileSystemAdapter = require('@parse/fs-files-adapter');
+
+const env = process.env;
+const host = env.PARSE_HOST || '127.0.0.1';
+const port = Number(env.PARSE_PORT || 1337);
+const mountPath = '/parse';
+const stateDir = env.PARSE_STATE_DIR || path.join(__dirname, '.state');
+const databaseURI = env.PARSE_DATABASE_URI || 'postgres://parse@127.0.0.1:54329/desktop_audit';
+
+// The fs adapter keeps files under <cwd>/files/: run from the state dir.
+fs.mkdirSync(path.join(stateDir, 'files'), { recursive: true });
+process.chdir(stateDir);
+
+const options = {
+  databaseURI,
+  appId: env.PARSE_APP_ID || 'desktop-audit-dev',
+  masterKey: env.PARSE_MASTER_KEY || 'dev-master-key',
+  serverURL: `http://127.0.0.1:${port}${mountPath}`,
+  publicServerURL: env.PARSE_PUBLIC_URL || `http://127.0.0.1:${port}${mountPath}`,
+  mountPath,
+  host,
+  port,
+  cloud: path.join(__dirname, 'cloud', 'main.js'),
+  allowCustomObjectId: true,
+  allowClientClassCreation: false,
+  enableAnonymousUsers: false,
+  filesAdapter: new FileSystemAdapter({ filesSubDirectory: '' }),
+  fileUpload: { enableForPublic: false, enableForAnonymousUser: false, enableForAuthenticatedUser: true },
+  maxUploadSize: '20mb',
+  mountGraphQL: true,
+  graphQLPath: '/graphql',
+  startLiveQueryServer: true,
+  liveQuery: { classNames: ['AuditFinding', 'AuditReview'] },
+  verifyServerUrl: false,
+  requestComplexity: { queryDepth: 10, graphQLDepth: 20, graphQLFields: 200, batchRequestLimit: 100, includeCount: 100, subqueryDepth: 10, includeDepth: 10 },
+  // The argon2 verifier of a laptop-made user is readable by the master key only,
+  // not even by its owner; triggers see it, save responses do not carry it.
+  protectedFieldsOwnerExempt: false,
+  protectedFieldsTriggerExempt: true,
+  protectedFieldsSaveResponseExempt: false,
+  installation: { duplicateDeviceTokenActionEnforceAuth: true },
+  allowAggregationForReadOnlyMasterKey: false,
+  logsFolder: path.join(stateDir, 'logs'),
+  logLevel: env.PARSE_LOG_LEVEL || 'warn',
+  silent: env.PARSE_SILENT === '1',
+};
+
+ParseServer.startApp(options)
+  .then(() => {
+    // eslint-disable-next-line no-console
+    console.log(`desktop-audit parse server on http://${host}:${port}${mountPath} (graphql /graphql)`);
+  })
+  .catch(err => {
+    // eslint-disable-next-line no-console
+    console.error('parse server failed to start:', err);
+    process.exit(1);
+  });
+
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => process.exit(0));
+}
