@@ -55,6 +55,7 @@ def _recent_failures(db: Database, username: str) -> tuple[int, str | None]:
     rows = db.execute(
         'SELECT "action", "at" FROM audit_trail_event WHERE "deviceId" = ? '
         'AND "action" IN (\'login\', \'login_failed\') AND "actorName" = ? '
+        'AND "changes" NOT LIKE \'%too soon%\' '  # attempts refused by the delay do not extend it
         'ORDER BY "seq" DESC LIMIT ?', (db.device_id, username, len(DELAYS) + 1)
     ).fetchall()
     count = 0
