@@ -165,9 +165,13 @@ def populate(db: Database, admin: Actor, *, scale: int = 1,
 
 
 def _when(rnd: random.Random, days_back: int) -> datetime:
-    base = clock.now() - timedelta(days=days_back)
-    return base.replace(hour=rnd.randint(7, 16), minute=rnd.randint(0, 59),
-                        second=rnd.randint(0, 59), microsecond=0)
+    now = clock.now()
+    moment = (now - timedelta(days=days_back)).replace(
+        hour=rnd.randint(7, 16), minute=rnd.randint(0, 59), second=rnd.randint(0, 59),
+        microsecond=0)
+    if moment > now - timedelta(minutes=1):  # never an inspection in the future
+        moment = now - timedelta(minutes=rnd.randint(5, 300), seconds=rnd.randint(0, 59))
+    return moment
 
 
 def _site_records(db: Database, admin: Actor, users: dict[str, str], site: dict[str, Any],

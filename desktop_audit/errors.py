@@ -22,8 +22,10 @@ class ValidationError(AuditError):
 
     @property
     def message(self) -> str:
-        where = f"row {self.row}, " if self.row is not None else ""
-        return f"{where}{self.field}: {self.reason}"
+        if self.row is not None:
+            return f"row {self.row}, {self.field}: {self.reason}" if self.field else \
+                f"row {self.row}: {self.reason}"
+        return f"{self.field}: {self.reason}"
 
     def at_row(self, row: int) -> ValidationError:
         return ValidationError(self.field, self.reason, row=row, class_name=self.class_name)

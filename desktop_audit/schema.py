@@ -436,5 +436,7 @@ def class_def(name: str) -> ClassDef:
     for c in CLASSES:
         if name == c.remote_name or name in c.aliases or name.lower() == c.name.lower():
             return c
+    from desktop_audit.errors import ValidationError
+
     known = ", ".join(CLI_NAMES)
-    raise KeyError(f"unknown class {name!r} (known: {known})")
+    raise ValidationError("class", f"unknown class {name!r} (known: {known})")

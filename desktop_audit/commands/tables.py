@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,7 @@ from desktop_audit.schema import CLI_NAMES
 def _class(name: str) -> str:
     from desktop_audit.schema import class_def
 
-    try:
-        return class_def(name).name
-    except KeyError as exc:
-        from desktop_audit.errors import ValidationError
-
-        raise ValidationError("CLASS", str(exc.args[0])) from None
+    return class_def(name).name
 
 
 def register(sub: Any) -> None:
@@ -50,13 +46,16 @@ def import_(ctx: Any) -> int:
     class_name = _class(ctx.args.cls)
     actor = ctx.login()
     interactive = sys.stderr.isatty()
+    verbose = os.environ.get("DESKTOP_AUDIT_PROGRESS") == "1"
 
-    def progress(done: int, total: int) -> None:
-        if interactive:
-            print(f"\r{done}/{total} rows checked", end="", file=sys.stderr, flush=True)
+    def stage(phase: str, done: int, total: int) -> None:
+        if verbose:
+            print(f"{phase} {done}/{total}", file=sys.stderr, flush=True)
+        elif interactive:
+            print(f"\r{done}/{total} rows {phase}   ", end="", file=sys.stderr, flush=True)
 
     counts = tabular.import_file(ctx.open_db(), actor, class_name, ctx.args.file,
-                                 progress=progress)
+                                 stage=stage)
     if interactive:
         print(file=sys.stderr)
     print(f"imported {ctx.args.file}: {counts['created']} created, {counts['updated']} updated, "

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from desktop_audit.store.db import Database
 
 Progress = Callable[[int, int], None]  # (done, total)
+Stage = Callable[[str, int, int], None]  # ("checked" | "written", done, total)
 
 IMPORTABLE = ("AuditSite", "AspectImpactLog", "SpillKitLog", "LegalRegisterEntry", "AuditReview",
               "AuditFinding")
@@ -236,8 +237,18 @@ def map_header(cdef: ClassDef, header: list[str]) -> list[str | None]:
     return out
 
 
+def _derived_message(cdef: ClassDef, name: str) -> str:
+    inputs = [i for i in rules.DERIVED_FROM.get(cdef.name, {}).get(name, ()) if i != "site"]
+    return (f"is derived from {' and '.join(inputs)}; give {' and '.join(inputs)} "
+            f"instead of {name}")
+
+
 def _check_columns(cdef: ClassDef, mapped: list[str | None], rows: list[list[Any]]) -> None:
     present = {m for m in mapped if m}
+    for f in cdef.derived_fields:
+        inputs = [i for i in rules.DERIVED_FROM.get(cdef.name, {}).get(f.name, ()) if i != "site"]
+        if f.name in present and not set(inputs) <= present:
+            raise ValidationError(f.name, _derived_message(cdef, f.name))
     if "objectId" in present:
         idx = mapped.index("objectId")
         if all(len(r) > idx and r[idx] not in (None, "") for r in rows):
@@ -277,8 +288,7 @@ def _row_values(cdef: ClassDef, mapped: list[str | None], row: list[Any],
             continue
         inputs = rules.DERIVED_FROM.get(cdef.name, {}).get(f.name, ())
         if any(values.get(i) in (None, "") for i in inputs if i != "site"):
-            raise ValidationError(f.name, "is derived from " + " and ".join(inputs)
-                                  + f"; give {' and '.join(inputs)} instead of {f.name}")
+            raise ValidationError(f.name, _derived_message(cdef, f.name))
     for f in cdef.fields:  # system columns (closed, raisedBy, sha256 ...) are not imported
         if f.system and f.name in values:
             values.pop(f.name)
@@ -299,9 +309,21 @@ _UPDATE: dict[str, Writer] = {
 
 
 def import_file(db: Database, actor: Actor, class_name: str, path: Path, *,
-                progress: Progress | None = None,
+                progress: Progress | None = None, stage: Stage | None = None,
                 cancelled: Callable[[], bool] | None = None) -> dict[str, int]:
-    """Import a file all or nothing; returns {'created': n, 'updated': m, 'unchanged': k}."""
+    """Import a file all or nothing; returns {'created': n, 'updated': m, 'unchanged': k}.
+
+    *progress* gets (rows done, rows) over checking and then writing (each half of the
+    work); *stage* gets the same with the phase's name.  *cancelled* is polled; a
+    cancelled import rolls back and raises Cancelled."""
+
+    def report(phase: str, done: int, of: int) -> None:
+        if stage is not None:
+            stage(phase, done, of)
+        if progress is not None and of:
+            share = done / of / 2 + (0.5 if phase == "written" else 0.0)
+            progress(int(share * total), total)
+
     cdef = BY_NAME[class_name]
     if cdef.name not in IMPORTABLE:
         raise FileFormatError(f"{cdef.plural.lower()} cannot be imported from a file")
@@ -333,15 +355,20 @@ def import_file(db: Database, actor: Actor, class_name: str, path: Path, *,
             except ValidationError as exc:
                 raise exc.at_row(number) from None
             except AuditError as exc:
-                raise ValidationError("row", str(exc), row=number) from None
-            if progress is not None and number % 1000 == 0:
-                progress(number - 1, total)
-        batch.flush(db, actor)
+                raise ValidationError("", str(exc), row=number) from None
+            if number % 1000 == 0:
+                report("checked", number - 1, total)
+        report("checked", total, total)
+
+        def written(done: int, of: int) -> None:
+            if cancelled is not None and cancelled():
+                raise Cancelled("import cancelled; nothing was imported")
+            report("written", done, of)
+
+        batch.flush(db, actor, progress=written)
         trail.append(db, actor, trail.Entry("import", cdef.name, None, None, {
             "file": [None, path.name], "sha256": [None, digest],
             "created": [None, counts["created"]], "updated": [None, counts["updated"]]}))
-    if progress is not None:
-        progress(total, total)
     return counts
 
 

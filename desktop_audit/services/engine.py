@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -74,8 +74,14 @@ class Batch:
         seen[key] = object_id
         return None
 
-    def flush(self, db: Database, actor: Actor | None) -> None:
-        apply(db, actor, self.changes)
+    def flush(self, db: Database, actor: Actor | None,
+              progress: Callable[[int, int], None] | None = None, chunk: int = 5000) -> None:
+        """Write the collected changes (in the caller's transaction), *chunk* at a time."""
+        total = len(self.changes)
+        for start in range(0, total, chunk):
+            apply(db, actor, self.changes[start:start + chunk])
+            if progress is not None:
+                progress(min(start + chunk, total), total)
         self.changes = []
         self.pending.clear()
 

@@ -1,0 +1,181 @@
+"""CSV / XLSX export and import: round trips, all-or-nothing, clear refusals."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from desktop_audit import services
+from desktop_audit.errors import FileFormatError, ValidationError
+from desktop_audit.io import tabular
+from desktop_audit.schema import FINDING
+from desktop_audit.services import engine
+from tests.conftest import World
+
+HEADER = ["site", "logType", "severity", "description", "correctiveAction", "actionOwner",
+          "dueDate"]
+
+
+def _rows(n: int, site: str = "PLT-01") -> list[list[str]]:
+    return [[site, "general", ("observation", "minor_nc", "major_nc")[i % 3],
+             f"Finding {i} at Łódź Süd", f"Action {i}", "coordinator", "2026-12-31"]
+            for i in range(n)]
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]], *, bom: bool = False) -> Path:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.write_text(("\ufeff" if bom else "") + buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def _count(w: World, table: str = "audit_finding") -> int:
+    return w.db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+
+
+def test_csv_import_creates_and_export_round_trips(world: World, tmp_path: Path) -> None:
+    src = _write_csv(tmp_path / "in.csv", HEADER, _rows(30), bom=True)
+    counts = tabular.import_file(world.db, world.admin, "AuditFinding", src)
+    assert counts == {"created": 30, "updated": 0, "unchanged": 0}
+    out = tmp_path / "out.csv"
+    assert tabular.export_file(world.db, world.admin, "AuditFinding", out) == 30
+    raw = out.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    assert raw.decode("utf-8").splitlines()[0].split(",") == tabular.export_columns(FINDING)
+    assert "Łódź Süd" in raw.decode("utf-8")
+    trail_before = _count(world, "audit_trail_event")
+    again = tabular.import_file(world.db, world.admin, "AuditFinding", out)
+    assert again == {"created": 0, "updated": 0, "unchanged": 30}
+    out2 = tmp_path / "out2.csv"
+    tabular.export_file(world.db, world.admin, "AuditFinding", out2)
+    assert out2.read_bytes() == raw  # imported back unchanged
+    assert _count(world, "audit_trail_event") == trail_before + 1  # just the import event
+
+
+def test_xlsx_round_trip_and_updates_by_object_id(world: World, tmp_path: Path) -> None:
+    tabular.import_file(world.db, world.admin, "AuditFinding",
+                        _write_csv(tmp_path / "in.csv", HEADER, _rows(5)))
+    out = tmp_path / "f.xlsx"
+    tabular.export_file(world.db, world.admin, "AuditFinding", out)
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out)
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    ws.cell(row=2, column=header.index("correctiveAction") + 1, value="Replaced action")
+    oid = ws.cell(row=2, column=1).value
+    wb.save(out)
+    counts = tabular.import_file(world.db, world.admin, "AuditFinding", out)
+    assert counts == {"created": 0, "updated": 1, "unchanged": 4}
+    assert engine.load(world.db, FINDING, oid)["correctiveAction"] == "Replaced action"
+
+
+def test_one_bad_row_refuses_the_whole_file(world: World, tmp_path: Path) -> None:
+    rows = _rows(500)
+    rows[316][2] = "catastrophic"
+    src = _write_csv(tmp_path / "in.csv", HEADER, rows)
+    before = (_count(world), _count(world, "audit_trail_event"), _count(world, "outbox"))
+    with pytest.raises(ValidationError) as err:
+        tabular.import_file(world.db, world.admin, "AuditFinding", src)
+    assert str(err.value).startswith("row 318, severity: 'catastrophic' is not one of")
+    assert (_count(world), _count(world, "audit_trail_event"), _count(world, "outbox")) == before
+
+
+def test_an_unknown_site_names_the_row(world: World, tmp_path: Path) -> None:
+    rows = _rows(3)
+    rows[1][0] = "XXX-99"
+    with pytest.raises(ValidationError, match="row 3, site: unknown site 'XXX-99'"):
+        tabular.import_file(world.db, world.admin, "AuditFinding",
+                            _write_csv(tmp_path / "in.csv", HEADER, rows))
+
+
+def test_a_site_the_user_is_not_assigned_to_is_refused(world: World, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="row 2: you are not assigned to this site"):
+        tabular.import_file(world.db, world.auditor, "AuditFinding",
+                            _write_csv(tmp_path / "in.csv", HEADER, _rows(2, "DEP-02")))
+
+
+def test_seed_spellings_are_accepted(world: World, tmp_path: Path) -> None:
+    src = _write_csv(tmp_path / "kits.csv",
+                     ["site", "kitId", "inspectionDate", "inspectionStatus", "sealStatus",
+                      "missingItems"],
+                     [["PLT-01", "SK-1", "2026-01-05 09:30", "fail", "broken", "gloves; pillows"]])
+    assert tabular.import_file(world.db, world.admin, "SpillKitLog", src)["created"] == 1
+    row = world.db.execute('SELECT "kitTag", "lastCheckedAt", "missingItems", '
+                           '"replenishmentNeeded" FROM spill_kit_log').fetchone()
+    assert row[0] == "SK-1" and row[1].startswith("2026-01-05") and "pillows" in row[2]
+    assert row[3] == 1
+
+
+def test_a_derived_value_without_its_inputs_is_refused(world: World, tmp_path: Path) -> None:
+    src = _write_csv(tmp_path / "a.csv",
+                     ["site", "aspectCategory", "aspect", "impact", "riskRating", "actionStatus"],
+                     [["PLT-01", "waste", "Oily rags", "Soil", "20", "open"]])
+    with pytest.raises(ValidationError,
+                       match="riskRating: is derived from likelihood and severity; give"):
+        tabular.import_file(world.db, world.admin, "AspectImpactLog", src)
+    # With its inputs the derived value is recomputed, never trusted.
+    src = _write_csv(tmp_path / "b.csv",
+                     ["site", "aspectCategory", "aspect", "impact", "likelihood", "severity",
+                      "riskRating", "actionStatus"],
+                     [["PLT-01", "waste", "Oily rags", "Soil", "2", "2", "20", "open"]])
+    tabular.import_file(world.db, world.admin, "AspectImpactLog", src)
+    assert world.db.execute('SELECT "riskRating" FROM aspect_impact_log').fetchone()[0] == 4
+
+
+def test_duplicate_rows_within_a_file_are_caught(world: World, tmp_path: Path) -> None:
+    header = ["site", "kitTag", "lastCheckedAt", "inspectionStatus", "sealStatus"]
+    row = ["PLT-01", "SK-1", "2026-01-05T09:00:00Z", "pass", "intact"]
+    with pytest.raises(ValidationError, match="row 3, lastCheckedAt: kit SK-1 already has"):
+        tabular.import_file(world.db, world.admin, "SpillKitLog",
+                            _write_csv(tmp_path / "k.csv", header, [row, row]))
+    assert _count(world, "spill_kit_log") == 0
+
+
+@pytest.mark.parametrize(("content", "suffix", "message"), [
+    ("site,severity\nPLT-01,minor_nc\n".encode("latin-1") + b"\xe9\xe8\n", ".csv",
+     "not UTF-8 text"),
+    (b"site,logType,description\nPLT-01,general,x\n", ".csv",
+     "missing columns: severity, correctiveAction"),
+    (b"site,colour\nPLT-01,red\n", ".csv", "column 2 'colour' is not a field of finding"),
+    (bytes(range(256)) * 8, ".csv", "not a CSV text file"),
+    (b"PK\x03\x04 definitely not a workbook", ".xlsx", "not a readable .xlsx workbook"),
+    (b"", ".csv", "is empty"),
+    (b"a,b\n", ".txt", "import reads .csv or .xlsx"),
+])
+def test_malformed_files_give_one_clear_message(world: World, tmp_path: Path, content: bytes,
+                                                suffix: str, message: str) -> None:
+    path = tmp_path / f"bad{suffix}"
+    path.write_bytes(content)
+    with pytest.raises(FileFormatError, match=message):
+        tabular.import_file(world.db, world.admin, "AuditFinding", path)
+    assert _count(world) == 0
+
+
+def test_xlsx_with_one_bad_row(world: World, tmp_path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEADER)
+    for r in _rows(20):
+        ws.append(r)
+    ws.cell(row=12, column=HEADER.index("dueDate") + 1, value="31/12/2026")
+    wb.save(tmp_path / "f.xlsx")
+    with pytest.raises(ValidationError, match="row 12, dueDate: '31/12/2026' is not a date"):
+        tabular.import_file(world.db, world.admin, "AuditFinding", tmp_path / "f.xlsx")
+    assert _count(world) == 0
+
+
+def test_field_staff_import_is_held_to_their_role(world: World, tmp_path: Path) -> None:
+    rows = _rows(3)  # observation, minor_nc, major_nc
+    with pytest.raises(ValidationError, match="row 3: field staff may raise observations"):
+        tabular.import_file(world.db, world.field_staff, "AuditFinding",
+                            _write_csv(tmp_path / "in.csv", HEADER, rows))
+    assert _count(world) == 0
+    services.raise_finding(world.db, world.admin, site=world.site_a, logType="general",
+                           severity="observation", description="d", correctiveAction="c")
