@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from desktop_audit import clock
@@ -43,8 +44,16 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+_SEPARATORS = re.compile(r"[\s\-/]+")
+
+
 def _enum_key(text: str) -> str:
-    return re.sub(r"[\s\-/]+", "_", text.strip().lower())
+    return _SEPARATORS.sub("_", text.strip().lower())
+
+
+@lru_cache(maxsize=256)
+def _enum_lookup(choices: tuple[str, ...]) -> dict[str, str]:
+    return {_enum_key(c): c for c in choices}
 
 
 def coerce(f: Field, value: Any) -> Any:
@@ -82,10 +91,11 @@ def coerce(f: Field, value: Any) -> Any:
     if kind == "enum":
         if not isinstance(value, str):
             raise ValidationError(f.name, f"{_show(value)} is not one of {', '.join(f.choices)}")
-        key = _enum_key(value)
-        for choice in f.choices:
-            if key == _enum_key(choice):
-                return choice
+        if value in f.choices:
+            return value
+        choice = _enum_lookup(f.choices).get(_enum_key(value))
+        if choice is not None:
+            return choice
         raise ValidationError(f.name, f"{_show(value)} is not one of {', '.join(f.choices)}")
     if kind == "date":
         return _coerce_date(f, value)

@@ -33,13 +33,17 @@ _INSERT = (
 _QUEUE = 'INSERT INTO outbox ("className", "objectId", "queuedAt") VALUES (?, ?, ?)'
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_dumps = _ENCODER.encode
 
 
 def event_hash(event: dict[str, Any], prev_hash: str) -> str:
-    body = _dumps([event.get(k) for k in HASHED])
-    return hashlib.sha256((prev_hash + "\n" + body).encode("utf-8")).hexdigest()
+    """SHA-256 over the previous hash, the event's fields and its changes exactly as stored.
+
+    ``event["changes"]`` is the stored JSON text, so any byte changed in it shows."""
+    head = _dumps([event.get(k) for k in HASHED if k != "changes"])
+    text = f"{prev_hash}\n{head}\n{event.get('changes') or '{}'}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -84,11 +88,10 @@ def append(db: Database, actor: Actor | None, entries: Sequence[Entry] | Entry, 
             "recordClass": entry.record_class,
             "recordId": entry.record_id,
             "siteId": entry.site_id,
-            "changes": entry.changes or {},
+            "changes": _dumps(entry.changes or {}),
         }
         digest = event_hash(event, prev)
-        rows.append((*(event[k] if k != "changes" else _dumps(event[k]) for k in HASHED),
-                     prev, digest, at, at))
+        rows.append((*(event[k] for k in HASHED), prev, digest, at, at))
         ids.append(str(event["objectId"]))
         prev = digest
     cursor = db.handle.cursor()
@@ -124,11 +127,6 @@ def verify(db: Database) -> list[ChainReport]:
         for row in cursor:
             event = dict(zip((*HASHED, "prevHash", "hash"), row, strict=True))
             where = f"event {event['objectId']} (device {device}, seq {event['seq']})"
-            try:
-                event["changes"] = json.loads(event["changes"]) if event["changes"] else {}
-            except ValueError:
-                problem = f"{where}: its changes are not readable"
-                break
             if event["seq"] != expected:
                 problem = (f"{where}: expected seq {expected}; "
                            f"events {expected}..{event['seq'] - 1} are missing")

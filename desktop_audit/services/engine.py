@@ -27,11 +27,14 @@ if TYPE_CHECKING:
     from desktop_audit.store.db import Database
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
 def to_db(kind: str, value: Any) -> Any:
     if value is None:
         return None
     if kind in ("string_list", "pointer_list", "object", "file"):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        return _ENCODE(value)
     if kind == "bool":
         return 1 if value else 0
     return value
@@ -59,6 +62,8 @@ class Batch:
         self.changes: list[Change] = []
         self.pending: dict[tuple[str, str], dict[str, Any]] = {}
         self.keys: dict[tuple[str, tuple[str, ...]], dict[tuple[Any, ...], str]] = {}
+        # Referenced records (sites, users) looked up once per batch, not once per row.
+        self.refs_cache: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     def add(self, change: Change) -> None:
         self.changes.append(change)
@@ -180,6 +185,11 @@ class Refs:
 
     db: Database
     cache: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        b = _batch.get()
+        if b is not None:
+            self.cache = b.refs_cache
 
     def get(self, class_name: str, object_id: str) -> dict[str, Any] | None:
         key = (class_name, object_id)

@@ -166,7 +166,15 @@ def opened(path: str | os.PathLike[str], **kwargs: Any) -> Iterator[Database]:
         db.close()
 
 
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+# Random bytes below 248 (= 4 x 62) map evenly onto the alphabet; the rest are dropped.
+_TABLE = bytes(_ALPHABET[b % 62] for b in range(248)) + bytes(8)
+_DROP = bytes(range(248, 256))
+
+
 def new_object_id() -> str:
     """A Parse-style objectId made on the laptop: 10 characters of [A-Za-z0-9]."""
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    return "".join(secrets.choice(alphabet) for _ in range(10))
+    while True:
+        chars = secrets.token_bytes(16).translate(_TABLE, _DROP)
+        if len(chars) >= 10:
+            return chars[:10].decode("ascii")
