@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "trail",  # verify-trail, history
     "schema_cmd",  # schema
     "app",  # gui, screenshot
+    "pack",  # export-pack
 )
 
 
