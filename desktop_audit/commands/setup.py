@@ -27,6 +27,14 @@ def register(sub: Any) -> None:
     a.set_defaults(func=user_add)
     ls = us.add_parser("list", help="list users")
     ls.set_defaults(func=user_list)
+    pw = us.add_parser("passwd", help="set a password (yours, or anyone's as admin); the new one "
+                                      "from DESKTOP_AUDIT_NEW_PASSWORD or a prompt")
+    pw.add_argument("name")
+    pw.set_defaults(func=user_passwd)
+    asg = us.add_parser("assign", help="set the sites a user is assigned to (admin)")
+    asg.add_argument("name")
+    asg.add_argument("--site", action="append", default=[], metavar="CODE", required=True)
+    asg.set_defaults(func=user_assign)
 
 
 def init(ctx: Any) -> int:
@@ -77,4 +85,32 @@ def user_list(ctx: Any) -> int:
         rec = dict(zip(cols, row, strict=True))
         print(f"{rec['username']:<16} {rec['role']:<12} {rec['email']:<28} "
               f"{'active' if rec['active'] == 'true' else 'inactive':<9} {rec['sites']}")
+    return 0
+
+
+def user_passwd(ctx: Any) -> int:
+    from desktop_audit import services
+    from desktop_audit.services import users
+
+    actor = ctx.login()
+    db = ctx.open_db()
+    target = users.find_user(db, ctx.args.name)
+    current = ctx.password() if target["objectId"] == actor.id else None
+    password = ctx.password("DESKTOP_AUDIT_NEW_PASSWORD", prompt=f"New password for "
+                            f"{target['username']}: ", confirm=True)
+    services.set_password(db, actor, target["objectId"], password, current=current)
+    print(f"password of {target['username']} changed")
+    return 0
+
+
+def user_assign(ctx: Any) -> int:
+    from desktop_audit import services
+    from desktop_audit.services import users
+
+    actor = ctx.login()
+    db = ctx.open_db()
+    target = users.find_user(db, ctx.args.name)
+    site_ids = [services.site_by_code(db, actor, code)["objectId"] for code in ctx.args.site]
+    services.assign_sites(db, actor, target["objectId"], site_ids)
+    print(f"{target['username']} assigned to {', '.join(ctx.args.site)}")
     return 0

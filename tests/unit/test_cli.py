@@ -72,6 +72,12 @@ def test_init_user_add_and_refusals(tmp_path: Path) -> None:
     r = run(db, "--user", "boss", "user", "add", "y", "--role", "auditor", "--email",
             "y@example.com", "--site", "NOPE-1", DESKTOP_AUDIT_NEW_PASSWORD="whatever-pass")
     assert r.returncode == 1 and "unknown site 'NOPE-1'" in one_line(r)
+    r = run(db, "--user", "boss", "user", "passwd", "aud", DESKTOP_AUDIT_NEW_PASSWORD="auditor-pass-2")
+    assert r.returncode == 0, r.stderr
+    r = run(db, "--user", "aud", "user", "list", password="auditor-pass-2")
+    assert r.returncode == 0 and "boss" in r.stdout
+    r = run(db, "--user", "aud", "user", "list", password="auditor-pass-1")
+    assert r.returncode == 1 and "wrong username or password" in one_line(r)
     r = run(db, "--user", "boss", "export", "findings", str(tmp_path / "f.csv"), password="wrong")
     assert r.returncode == 1 and "wrong username or password" in one_line(r)
     r = run(db, "--user", "boss", "export", "findings", str(tmp_path / "f.csv"), password=None)
