@@ -128,7 +128,10 @@ def check_pdf(pdf: Path) -> str:
     assert b"%%EOF" in data[-1024:], f"{pdf.name} is truncated"
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     assert pages >= 1, f"{pdf.name} has no pages"
-    return f"{len(data) // 1024} KB, {pages} pages"
+    assert b"DejaVuSans" in data, f"{pdf.name} does not embed the bundled DejaVu Sans"
+    images = len(re.findall(rb"/Subtype\s*/Image", data))
+    assert images >= 1, f"{pdf.name} has no photos: are resources/demo_photos bundled?"
+    return f"{len(data) // 1024} KB, {pages} pages, DejaVu Sans embedded, {images} images"
 
 
 def missing_libraries(folder: Path) -> list[str]:

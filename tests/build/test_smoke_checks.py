@@ -59,19 +59,40 @@ def test_a_blank_window_is_refused(tmp_path: Path) -> None:
         smoke.check_png(path)
 
 
-def test_a_pdf_needs_a_page_and_its_end(tmp_path: Path) -> None:
+def pdf(path: Path, *, font: bool = True, photo: bool = True) -> Path:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen import canvas
 
-    good = tmp_path / "good.pdf"
-    c = canvas.Canvas(str(good))
-    c.drawString(72, 720, "Evidence pack")
+    c = canvas.Canvas(str(path))
+    if font:
+        pdfmetrics.registerFont(TTFont("DejaVuSans", str(ROOT / "resources" / "fonts" / "DejaVuSans.ttf")))
+        c.setFont("DejaVuSans", 12)
+    c.drawString(72, 720, "Evidence pack: Łódź Süd")
+    if photo:
+        c.drawImage(str(ROOT / "resources" / "demo_photos" / "site_entrance.jpg"), 72, 400, 200, 150)
     c.showPage()
     c.save()
-    assert "1 pages" in smoke.check_pdf(good)
+    return path
+
+
+def test_a_pack_with_fonts_and_photos_passes(tmp_path: Path) -> None:
+    assert "1 pages, DejaVu Sans embedded, 1 images" in smoke.check_pdf(pdf(tmp_path / "good.pdf"))
+
+
+def test_a_truncated_pdf_is_refused(tmp_path: Path) -> None:
+    good = pdf(tmp_path / "good.pdf")
     cut = tmp_path / "cut.pdf"
     cut.write_bytes(good.read_bytes()[:-200])
     with pytest.raises(AssertionError, match="truncated"):
         smoke.check_pdf(cut)
+
+
+def test_a_pdf_without_the_bundled_font_or_photos_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="DejaVu"):
+        smoke.check_pdf(pdf(tmp_path / "nofont.pdf", font=False))
+    with pytest.raises(AssertionError, match="no photos"):
+        smoke.check_pdf(pdf(tmp_path / "nophoto.pdf", photo=False))
 
 
 def test_the_bare_environment_holds_only_what_is_given(tmp_path: Path) -> None:
