@@ -42,6 +42,8 @@ const options = {
   // The argon2 verifier of a laptop-made user is readable by the master key only,
   // not even by its owner; triggers see it, save responses do not carry it.
   protectedFieldsOwnerExempt: false,
+  // Colleagues see each other's email (records point at users); the verifier nobody.
+  protectedFields: { _User: { '*': ['passwordVerifier'] } },
   protectedFieldsTriggerExempt: true,
   protectedFieldsSaveResponseExempt: false,
   installation: { duplicateDeviceTokenActionEnforceAuth: true },

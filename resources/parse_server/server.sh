@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Local Parse Server + private PostgreSQL cluster for desktop_audit.
-#   server.sh start [--fresh] | stop | status | url
+#   server.sh start [--fresh] | stop | status | url | reset
 # Everything listens on 127.0.0.1. Idempotent: start on a running server is a no-op.
+# `reset` empties every class of a running server (keeps the schema): for tests.
 # Environment: PARSE_PORT (1337), DESKTOP_AUDIT_PG_PORT (54329), PARSE_APP_ID,
-# PARSE_MASTER_KEY, DESKTOP_AUDIT_SERVER_STATE (state folder).
+# PARSE_MASTER_KEY, DESKTOP_AUDIT_PARSE_DB (database name), DESKTOP_AUDIT_SERVER_STATE
+# (state folder). Several servers (ports) share one PostgreSQL cluster.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,15 +14,15 @@ HASH="$(printf '%s' "$CHECKOUT" | sha1sum | cut -c1-10)"
 STATE="${DESKTOP_AUDIT_SERVER_STATE:-/var/tmp/desktop-audit-pg-$HASH}"
 PGDATA="$STATE/pgdata"
 SOCK="$STATE/sock"
-FILES_STATE="$STATE/parse"
-PG_PORT="${DESKTOP_AUDIT_PG_PORT:-54329}"
 PARSE_PORT="${PARSE_PORT:-1337}"
+FILES_STATE="$STATE/parse-$PARSE_PORT"
+PG_PORT="${DESKTOP_AUDIT_PG_PORT:-54329}"
 APP_ID="${PARSE_APP_ID:-desktop-audit-dev}"
 MASTER_KEY="${PARSE_MASTER_KEY:-dev-master-key}"
-DB_NAME="desktop_audit"
+DB_NAME="${DESKTOP_AUDIT_PARSE_DB:-desktop_audit}"
 DB_USER="parse"
-PIDFILE="$STATE/parse.pid"
-LOGFILE="$STATE/parse.log"
+PIDFILE="$STATE/parse-$PARSE_PORT.pid"
+LOGFILE="$STATE/parse-$PARSE_PORT.log"
 URL="http://127.0.0.1:$PARSE_PORT/parse"
 START_TIMEOUT="${DESKTOP_AUDIT_SERVER_TIMEOUT:-60}"
 
@@ -221,8 +223,33 @@ cmd_start() {
     echo "$URL"
 }
 
+cmd_reset() {
+    ensure_postgres_installed
+    pg_running || die "PostgreSQL is not running: start first"
+    as_pg "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$DB_NAME" -v ON_ERROR_STOP=1 -qAt -c "
+DO \$\$ DECLARE t text; BEGIN
+  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public'
+      AND tablename NOT IN ('_SCHEMA', '_Hooks', '_GlobalConfig', '_JobSchedule', '_Audience',
+                            '_GraphQLConfig') LOOP
+    EXECUTE format('TRUNCATE TABLE %I', t);
+  END LOOP;
+END \$\$;" >/dev/null
+    rm -rf "$FILES_STATE/files"
+    mkdir -p "$FILES_STATE/files"
+}
+
 cmd_stop() {
     stop_node
+    # Other checkouts' or ports' servers may still use the cluster: stop it only when
+    # no Parse Server of this state folder is left.
+    local other
+    for other in "$STATE"/parse-*.pid; do
+        [ -f "$other" ] || continue
+        if kill -0 "$(cat "$other")" 2>/dev/null; then
+            log "stopped $URL; PostgreSQL stays up for $(basename "$other" .pid)"
+            return 0
+        fi
+    done
     if PG_BIN="$(find_pg_bin)" && pg_running; then
         as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
     fi
@@ -252,5 +279,6 @@ case "${1:-}" in
     stop) cmd_stop ;;
     status) cmd_status ;;
     url) echo "$URL" ;;
-    *) echo "usage: $0 start [--fresh] | stop | status | url" >&2; exit 2 ;;
+    reset) cmd_reset ;;
+    *) echo "usage: $0 start [--fresh] | stop | status | url | reset" >&2; exit 2 ;;
 esac

@@ -69,7 +69,7 @@ async function main() {
   URL = server('url');
   console.log(`start --fresh: ${startMs.toFixed(0)} ms`);
   const state = path.dirname(server('status').split('\n').find(l => l.startsWith('state:')).slice(7) + '/x');
-  const pid = fs.readFileSync(path.join(state, 'parse.pid'), 'utf8').trim();
+  const pid = fs.readFileSync(path.join(state, `parse-${new URL(URL).port}.pid`), 'utf8').trim();
 
   const health = await call('GET', '/health');
   check('/health answers ok', health.status === 200 && health.json.status === 'ok', health);

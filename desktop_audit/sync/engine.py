@@ -1,0 +1,762 @@
+"""Push and pull between the local database and a Parse Server: nothing lost, nothing doubled.
+
+* **Push** reads the outbox (written in the same transaction as each change), in
+  dependency order, and sends ``/batch`` chunks of at most 50.  objectIds are made
+  on the laptop, so a create whose answer was lost answers ``137`` when retried
+  and is recognised as already saved.  Transient failures are retried within the
+  run; a refusal is quarantined with its reason (and retried on the next run),
+  never dropped.  An outbox row is removed only once the server confirmed it.
+* **Pull** asks, class by class, for ``updatedAt >= cursor - overlap`` (batch
+  writes share milliseconds and commit out of order), pages by
+  ``(updatedAt, objectId)``, and skips what it already has.  Deletes travel as
+  tombstones (``deletedAt``).
+* **Conflicts**: each row keeps the server version it was based on
+  (``serverUpdatedAt`` and ``syncBase``).  Edits to different fields merge; the
+  same field changed on both sides is recorded with both values, the local value
+  stays, and the field is not pushed until someone resolves it.
+* Evidence files go up once per SHA-256 before the records that point at them,
+  and come down into the local file store, checked against their SHA-256.
+
+Every step commits locally in its own transaction, so the process may be killed
+at any moment and run again.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from desktop_audit import clock, schema
+from desktop_audit.domain import rules, trail
+from desktop_audit.errors import Cancelled, SyncError
+from desktop_audit.schema import BY_NAME, SYNC_ORDER, ClassDef
+from desktop_audit.services import engine as store
+from desktop_audit.sync import wire
+from desktop_audit.sync.parse_client import (
+    DUPLICATE_VALUE,
+    INVALID_SESSION,
+    MAX_BATCH,
+    ParseClient,
+    ParseError,
+    Retrier,
+    TransientError,
+    chunks,
+)
+
+if TYPE_CHECKING:
+    from desktop_audit.domain.actor import Actor
+    from desktop_audit.store.db import Database
+
+PAGE = 1000
+OVERLAP_MS = 5000  # how far back a pull looks past its cursor (late commits)
+# Derived fields recomputed after a merge instead of being merged themselves.
+RECOMPUTED = {
+    "AspectImpactLog": ("riskRating", "impactRating", "significant"),
+    "SpillKitLog": ("replenishmentNeeded",),
+}
+TRAIL = "AuditTrailEvent"
+Progress = Callable[[str, int, int], None]
+
+SYNC_TABLES = (
+    'CREATE TABLE IF NOT EXISTS "sync_conflict" ('
+    '"id" INTEGER NOT NULL PRIMARY KEY, "className" TEXT NOT NULL, "objectId" TEXT NOT NULL, '
+    '"field" TEXT NOT NULL, "mine" TEXT, "theirs" TEXT, "base" TEXT, '
+    '"theirsUpdatedAt" TEXT, "detectedAt" TEXT NOT NULL)',
+    'CREATE UNIQUE INDEX IF NOT EXISTS "sync_conflict_field" ON "sync_conflict" '
+    '("className", "objectId", "field")',
+    'CREATE TABLE IF NOT EXISTS "sync_quarantine" ('
+    '"className" TEXT NOT NULL, "objectId" TEXT NOT NULL, "code" INTEGER, "reason" TEXT, '
+    '"at" TEXT NOT NULL, PRIMARY KEY ("className", "objectId"))',
+)
+
+
+def ensure_tables(db: Database) -> None:
+    """The sync's own bookkeeping tables (conflicts, quarantine); idempotent."""
+    with db.atomic():
+        for sql in SYNC_TABLES:
+            db.execute(sql)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    pulled: int = 0
+    merged: int = 0
+    new_conflicts: int = 0
+    open_conflicts: int = 0
+    quarantined: list[tuple[str, str, str]] = field(default_factory=list)
+    files_up: int = 0
+    files_down: int = 0
+    retries: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        if self.quarantined:
+            return 1
+        return 3 if self.open_conflicts else 0
+
+    def summary(self) -> str:
+        parts = [f"pushed {self.pushed}", f"pulled {self.pulled}"]
+        if self.merged:
+            parts.append(f"merged {self.merged}")
+        if self.files_up or self.files_down:
+            parts.append(f"files up {self.files_up} / down {self.files_down}")
+        if self.retries:
+            parts.append(f"{self.retries} retries")
+        parts.append(f"{self.seconds:.1f} s")
+        text = "sync: " + ", ".join(parts)
+        if self.open_conflicts:
+            text += (f"\n{self.open_conflicts} open conflict(s): see `desktop-audit conflicts`")
+        for cls, oid, reason in self.quarantined:
+            text += f"\nnot accepted by the server: {cls} {oid}: {reason}"
+        return text
+
+
+@dataclass
+class _Local:
+    record: dict[str, Any]
+    server_updated_at: str | None
+    base: dict[str, Any] | None
+    deleted_at: str | None
+
+
+class SyncEngine:
+    def __init__(self, db: Database, client: ParseClient, *, actor: Actor | None = None,
+                 progress: Progress | None = None, cancel: threading.Event | None = None,
+                 retry_budget: float = 120.0) -> None:
+        self.db = db
+        self.client = client
+        self.actor = actor
+        self.progress = progress or (lambda stage, done, total: None)
+        self.cancel = cancel or threading.Event()
+        self.report = SyncReport()
+        self.retry = Retrier(retry_budget, cancelled=self.cancel.is_set,
+                             on_retry=self._on_retry)
+        self._uploaded: dict[str, dict[str, str]] = {}
+
+    # ------------------------------------------------------------------ helpers
+
+    def _on_retry(self, _reason: str) -> None:
+        self.report.retries += 1
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("sync cancelled; what was confirmed is kept, run it again to finish")
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        self._check_cancel()
+        try:
+            return self.retry(fn)
+        except TransientError as exc:
+            self._check_cancel()
+            raise SyncError(f"the server did not answer in time ({exc}); nothing was lost, "
+                            "run sync again") from exc
+        except ParseError as exc:
+            if exc.code == INVALID_SESSION:
+                raise SyncError("the server session expired; log in again") from exc
+            raise
+
+    def _local(self, cdef: ClassDef, object_id: str) -> _Local | None:
+        record = store.load(self.db, cdef, object_id, include_deleted=True)
+        if record is None:
+            return None
+        row = self.db.execute(
+            f'SELECT "serverUpdatedAt", "syncBase", "deletedAt" FROM "{cdef.table}" '
+            'WHERE "objectId" = ?', (object_id,)).fetchone()
+        base = json.loads(row[1]) if row[1] else None
+        record[wire.TOMBSTONE] = row[2]
+        return _Local(record, row[0], base, row[2])
+
+    def _conflict_fields(self, class_name: str, object_id: str) -> set[str]:
+        rows = self.db.execute('SELECT "field" FROM sync_conflict WHERE "className" = ? AND '
+                               '"objectId" = ?', (class_name, object_id)).fetchall()
+        return {r[0] for r in rows}
+
+    def _dirty(self, class_name: str, object_id: str) -> bool:
+        return self.db.execute('SELECT 1 FROM outbox WHERE "className" = ? AND "objectId" = ? '
+                               'LIMIT 1', (class_name, object_id)).fetchone() is not None
+
+    @staticmethod
+    def _base_of(cdef: ClassDef, values: dict[str, Any]) -> dict[str, Any]:
+        base = {f.name: values.get(f.name) for f in wire.synced_fields(cdef)}
+        base[wire.TOMBSTONE] = values.get(wire.TOMBSTONE)
+        return base
+
+    def _fields(self, cdef: ClassDef) -> list[schema.Field]:
+        return wire.synced_fields(cdef)
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> SyncReport:
+        started = time.monotonic()
+        before = self.client.requests_made
+        ensure_tables(self.db)
+        try:
+            self.pull()
+            self.push()
+        finally:
+            self.report.seconds = time.monotonic() - started
+            self.report.requests = self.client.requests_made - before
+            self.report.open_conflicts = self.db.execute(
+                "SELECT COUNT(*) FROM sync_conflict").fetchone()[0]
+            self.report.quarantined = [tuple(r) for r in self.db.execute(
+                'SELECT "className", "objectId", "reason" FROM sync_quarantine '
+                'ORDER BY "className", "objectId"').fetchall()]
+        with self.db.atomic():
+            self.db.set_meta("sync_last_at", clock.now_iso())
+            self.db.set_meta("sync_server", self.client.server_url)
+        return self.report
+
+    # ------------------------------------------------------------------ push
+
+    def pending(self) -> int:
+        return int(self.db.execute(
+            'SELECT COUNT(DISTINCT "className" || \':\' || "objectId") FROM outbox'
+        ).fetchone()[0])
+
+    def push(self) -> None:
+        total = self.pending()
+        done = 0
+        self.progress("push", 0, total)
+        for class_name in SYNC_ORDER:
+            cdef = BY_NAME[class_name]
+            queued = self.db.execute(
+                'SELECT "objectId", MAX("id") FROM outbox WHERE "className" = ? '
+                'GROUP BY "objectId" ORDER BY MIN("id")', (class_name,)).fetchall()
+            for group in chunks(queued, MAX_BATCH):
+                self._check_cancel()
+                if class_name == "User":
+                    self._push_users(cdef, group)
+                else:
+                    self._push_chunk(cdef, group)
+                done += len(group)
+                self.progress("push", done, total)
+
+    def _unqueue(self, class_name: str, done: Iterable[tuple[str, int]]) -> None:
+        self.db.handle.cursor().executemany(
+            'DELETE FROM outbox WHERE "className" = ? AND "objectId" = ? AND "id" <= ?',
+            [(class_name, oid, max_id) for oid, max_id in done])
+        self.db.handle.cursor().executemany(
+            'DELETE FROM sync_quarantine WHERE "className" = ? AND "objectId" = ?',
+            [(class_name, oid) for oid, _ in done])
+
+    def _quarantine(self, class_name: str, object_id: str, code: int, reason: str) -> None:
+        self.db.execute(
+            'INSERT INTO sync_quarantine ("className", "objectId", "code", "reason", "at") '
+            'VALUES (?, ?, ?, ?, ?) ON CONFLICT("className", "objectId") DO UPDATE SET '
+            '"code" = excluded."code", "reason" = excluded."reason", "at" = excluded."at"',
+            (class_name, object_id, code, reason, clock.now_iso()))
+
+    def _mark_synced(self, cdef: ClassDef, object_id: str, server_updated_at: str,
+                     base: dict[str, Any], created_at: str | None = None) -> None:
+        sets = '"serverUpdatedAt" = ?, "syncBase" = ?'
+        params: list[Any] = [server_updated_at, _dumps(base)]
+        if created_at:
+            sets += ', "createdAt" = ?'
+            params.append(created_at)
+        if cdef.name == TRAIL:
+            return  # the trail is append-only locally too; pushed events need no bookkeeping
+        self.db.execute(f'UPDATE "{cdef.table}" SET {sets} WHERE "objectId" = ?',
+                        [*params, object_id])
+
+    def _prepare(self, cdef: ClassDef, group: list[tuple[str, int]]
+                 ) -> list[tuple[str, int, _Local | None]]:
+        out = []
+        for oid, max_id in group:
+            out.append((oid, max_id, self._local(cdef, oid)))
+        return out
+
+    def _guard_updates(self, cdef: ClassDef, items: list[tuple[str, int, _Local | None]]
+                       ) -> list[tuple[str, int, _Local | None]]:
+        """Before updating, make sure each row is still based on the server's version;
+        where someone else saved in between, merge their version first."""
+        ids = [oid for oid, _, loc in items if loc is not None and loc.server_updated_at]
+        if not ids or cdef.name == TRAIL:
+            return items
+        remote = self._call(lambda: self.client.find(
+            cdef.remote_name, where={"objectId": {"$in": ids}}, limit=len(ids)))
+        changed = False
+        with self.db.atomic():
+            for obj in remote:
+                loc = next(x[2] for x in items if x[0] == obj["objectId"])
+                assert loc is not None
+                if wire._iso_of(obj.get("updatedAt")) != loc.server_updated_at:
+                    self._apply_remote(cdef, obj)
+                    changed = True
+        if not changed:
+            return items
+        return [(oid, max_id, self._local(cdef, oid)) for oid, max_id, _ in items]
+
+    def _push_chunk(self, cdef: ClassDef, group: list[tuple[str, int]]) -> None:
+        items = self._guard_updates(cdef, self._prepare(cdef, group))
+        if cdef.name == "Evidence":
+            self._upload_files(cdef, items)
+            items = [(oid, max_id, self._local(cdef, oid)) for oid, max_id, _ in items]
+        remote = cdef.remote_name
+        path = ParseClient.class_path(remote) if remote != "_User" else "/classes/_User"
+        requests: list[dict[str, Any]] = []
+        plan: list[tuple[str, int, str, dict[str, Any]]] = []  # oid, max_id, method, snapshot
+        nothing: list[tuple[str, int]] = []
+        for oid, max_id, loc in items:
+            if loc is None:
+                nothing.append((oid, max_id))  # queued, then gone (never stored): nothing to send
+                continue
+            if cdef.name == "Evidence" and not (loc.record.get("file") or {}).get("url"):
+                self._quarantine(cdef.name, oid, 0, "the photo file is missing on this laptop")
+                continue
+            snapshot = self._base_of(cdef, loc.record)
+            if loc.server_updated_at is None:
+                body = wire.record_to_wire(cdef, loc.record, create=True)
+                requests.append({"method": "POST", "path": path, "body": body})
+                plan.append((oid, max_id, "create", snapshot))
+                continue
+            held = self._conflict_fields(cdef.name, oid)
+            base = loc.base or {}
+            names = [f.name for f in self._fields(cdef) if f.name not in held and
+                     wire.normal(f, loc.record.get(f.name)) != wire.normal(f, base.get(f.name))]
+            if loc.deleted_at != base.get(wire.TOMBSTONE) and wire.TOMBSTONE not in held:
+                names.append(wire.TOMBSTONE)
+            if not names:
+                nothing.append((oid, max_id))
+                continue
+            body = wire.record_to_wire(cdef, loc.record, names, create=False)
+            requests.append({"method": "PUT", "path": f"{path}/{oid}", "body": body})
+            # What the server will hold: the old base with the sent fields replaced.
+            sent = dict(base)
+            for n in names:
+                sent[n] = snapshot.get(n)
+            plan.append((oid, max_id, "update", sent))
+        if nothing:
+            with self.db.atomic():
+                self._unqueue(cdef.name, nothing)
+        if not requests:
+            return
+        results = self._call(lambda: self.client.batch([dict(r) for r in requests]))
+        confirmed: list[tuple[str, int]] = []
+        duplicates: list[tuple[str, int, dict[str, Any]]] = []
+        with self.db.atomic():
+            for (oid, max_id, method, snapshot), result in zip(plan, results, strict=True):
+                if "success" in result:
+                    ok = result["success"]
+                    updated = wire._iso_of(ok.get("updatedAt") or ok.get("createdAt"))
+                    assert updated
+                    self._mark_synced(cdef, oid, updated, snapshot,
+                                      wire._iso_of(ok.get("createdAt")))
+                    confirmed.append((oid, max_id))
+                    continue
+                err = result.get("error") or {}
+                code = int(err.get("code", 0))
+                if code == DUPLICATE_VALUE and method == "create":
+                    duplicates.append((oid, max_id, snapshot))
+                    continue
+                self._quarantine(cdef.name, oid, code, str(err.get("error", err)))
+            self._unqueue(cdef.name, confirmed)
+        self.report.pushed += len(confirmed)
+        if duplicates:
+            self._reconcile_duplicates(cdef, duplicates)
+
+    def _reconcile_duplicates(self, cdef: ClassDef,
+                              duplicates: list[tuple[str, int, dict[str, Any]]]) -> None:
+        """A create answered 137: the id is already on the server (an earlier try whose
+        answer was lost).  Take the server's copy as the base and push what differs."""
+        if cdef.name == TRAIL:
+            with self.db.atomic():
+                self._unqueue(cdef.name, [(oid, m) for oid, m, _ in duplicates])
+            self.report.pushed += len(duplicates)
+            return
+        ids = [oid for oid, _, _ in duplicates]
+        remote = {o["objectId"]: o for o in self._call(lambda: self.client.find(
+            cdef.remote_name, where={"objectId": {"$in": ids}}, limit=len(ids)))}
+        requeue: list[tuple[str, int]] = []
+        with self.db.atomic():
+            for oid, max_id, _snapshot in duplicates:
+                obj = remote.get(oid)
+                if obj is None:
+                    self._quarantine(cdef.name, oid, DUPLICATE_VALUE,
+                                     "this id is taken on the server by a record you cannot see")
+                    continue
+                theirs = wire.record_from_wire(cdef, obj)
+                base = self._base_of(cdef, theirs)
+                ours = obj.get("createdAt") == obj.get("updatedAt")
+                if ours:
+                    # Unchanged since it was created: it is the copy this laptop sent.
+                    self._mark_synced(cdef, oid, theirs["updatedAt"], base, theirs["createdAt"])
+                else:
+                    # Changed on the server since: merge like any pulled version.
+                    self.db.execute(f'UPDATE "{cdef.table}" SET "syncBase" = NULL WHERE '
+                                    '"objectId" = ?', (oid,))
+                    self._apply_remote(cdef, obj, force_merge=True)
+                requeue.append((oid, max_id))
+        # Push whatever still differs from the server's copy (usually nothing).
+        if requeue:
+            self._push_chunk(cdef, requeue)
+
+    def _push_users(self, cdef: ClassDef, group: list[tuple[str, int]]) -> None:
+        items = self._guard_updates(cdef, self._prepare(cdef, group))
+        payload = []
+        plan = []
+        nothing = []
+        for oid, max_id, loc in items:
+            if loc is None:
+                nothing.append((oid, max_id))
+                continue
+            rec = loc.record
+            held = self._conflict_fields(cdef.name, oid)
+            data: dict[str, Any] = {"objectId": oid}
+            for f in cdef.fields:
+                if f.name in held:
+                    continue
+                value = rec.get(f.name)
+                if f.kind == "secret":
+                    if value and loc.server_updated_at is None:
+                        data[f.name] = value
+                    continue
+                data[f.name] = value
+            if loc.deleted_at:
+                data[wire.TOMBSTONE] = loc.deleted_at
+            payload.append(data)
+            plan.append((oid, max_id, self._base_of(cdef, rec)))
+        if nothing:
+            with self.db.atomic():
+                self._unqueue(cdef.name, nothing)
+        if not payload:
+            return
+        try:
+            results = self._call(lambda: self.client.call("saveUsers", {"users": payload}))
+        except ParseError as exc:
+            with self.db.atomic():
+                for oid, _, _ in plan:
+                    self._quarantine(cdef.name, oid, exc.code, exc.message)
+            return
+        confirmed = []
+        with self.db.atomic():
+            for (oid, max_id, base), result in zip(plan, results, strict=True):
+                if "success" in result:
+                    ok = result["success"]
+                    self._mark_synced(cdef, oid, wire._iso_of(ok["updatedAt"]) or "", base,
+                                      wire._iso_of(ok.get("createdAt")))
+                    confirmed.append((oid, max_id))
+                else:
+                    err = result.get("error") or {}
+                    self._quarantine(cdef.name, oid, int(err.get("code", 0)),
+                                     str(err.get("error", err)))
+            self._unqueue(cdef.name, confirmed)
+        self.report.pushed += len(confirmed)
+
+    def _upload_files(self, cdef: ClassDef, items: list[tuple[str, int, _Local | None]]
+                      ) -> None:
+        from desktop_audit.services.evidence import blob_path
+
+        for oid, _max_id, loc in items:
+            if loc is None:
+                continue
+            rec = loc.record
+            current = rec.get("file") or {}
+            if current.get("url"):
+                continue
+            sha = rec.get("sha256")
+            if not sha:
+                continue
+            pointer = self._uploaded.get(sha) or self._known_upload(sha)
+            if pointer is None:
+                path = blob_path(self.db, sha, rec.get("mimeType") or "image/jpeg")
+                if not path.exists():
+                    continue
+                data = path.read_bytes()
+                if hashlib.sha256(data).hexdigest() != sha:
+                    continue
+                mime = rec.get("mimeType") or "image/jpeg"
+                ext = ".png" if mime == "image/png" else ".jpg"
+                pointer = self._call(functools.partial(self.client.upload_file, f"{sha}{ext}",
+                                                       data, mime))
+                self.report.files_up += 1
+            self._uploaded[sha] = pointer
+            with self.db.atomic():
+                self.db.execute('UPDATE evidence SET "file" = ? WHERE "objectId" = ?',
+                                (_dumps(pointer), oid))
+
+    def _known_upload(self, sha: str) -> dict[str, str] | None:
+        row = self.db.execute(
+            'SELECT "file" FROM evidence WHERE "sha256" = ? AND "file" LIKE \'%"url"%\' LIMIT 1',
+            (sha,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    # ------------------------------------------------------------------ pull
+
+    def pull(self, classes: Iterable[str] = SYNC_ORDER) -> None:
+        for class_name in classes:
+            self._check_cancel()
+            self._pull_class(BY_NAME[class_name])
+        self._download_files()
+
+    def _pull_class(self, cdef: ClassDef) -> None:
+        key = f"sync_cursor:{cdef.name}"
+        cursor = self.db.meta(key)
+        start = None
+        if cursor:
+            start = clock.iso(clock.parse_iso(cursor) - timedelta(milliseconds=OVERLAP_MS))
+        last: tuple[str, str] | None = None
+        seen = 0
+        while True:
+            self._check_cancel()
+            if last is not None:
+                when = {"__type": "Date", "iso": last[0]}
+                where: dict[str, Any] = {"$or": [
+                    {"updatedAt": {"$gt": when}},
+                    {"updatedAt": when, "objectId": {"$gt": last[1]}},
+                ]}
+            elif start is not None:
+                where = {"updatedAt": {"$gte": {"__type": "Date", "iso": start}}}
+            else:
+                where = {}
+            page = self._call(functools.partial(
+                self.client.find, cdef.remote_name, where=where, order="updatedAt,objectId",
+                limit=PAGE))
+            if not page:
+                break
+            with self.db.atomic():
+                for obj in page:
+                    if self._apply_remote(cdef, obj):
+                        self.report.pulled += 1
+                tail = page[-1]
+                last = (wire._iso_of(tail["updatedAt"]) or "", tail["objectId"])
+                self.db.set_meta(key, last[0])
+            seen += len(page)
+            self.progress(f"pull {cdef.name}", seen, seen)
+            if len(page) < PAGE:
+                break
+
+    def _apply_remote(self, cdef: ClassDef, obj: dict[str, Any], *,
+                      force_merge: bool = False) -> bool:
+        """Bring one server object into the local store; True when something changed.
+        The caller holds the write transaction."""
+        theirs = wire.record_from_wire(cdef, obj)
+        oid = theirs["objectId"]
+        if cdef.name == TRAIL:
+            return self._insert_trail(theirs)
+        loc = self._local(cdef, oid)
+        if loc is None:
+            self._insert(cdef, theirs)
+            return True
+        if loc.server_updated_at == theirs["updatedAt"] and not force_merge:
+            return False
+        dirty = self._dirty(cdef.name, oid)
+        fields = self._fields(cdef)
+        recomputed = set(RECOMPUTED.get(cdef.name, ()))
+        merged = dict(loc.record)
+        if not dirty and not force_merge:
+            for f in fields:
+                merged[f.name] = theirs.get(f.name)
+            merged[wire.TOMBSTONE] = theirs.get(wire.TOMBSTONE)
+        else:
+            base = loc.base or {}
+            names: list[tuple[str, schema.Field | None]] = [
+                (f.name, f) for f in fields if f.name not in recomputed]
+            names.append((wire.TOMBSTONE, None))
+            for name, f in names:
+                def norm(v: Any, f: schema.Field | None = f) -> Any:
+                    return wire.normal(f, v) if f is not None else v
+                mine, their, was = (norm(loc.record.get(name)), norm(theirs.get(name)),
+                                    norm(base.get(name)))
+                if mine == their:
+                    self._drop_conflict(cdef.name, oid, name)
+                    continue
+                if loc.base is not None and mine == was:
+                    merged[name] = theirs.get(name)
+                    continue
+                if loc.base is not None and their == was:
+                    continue  # only changed here: keep, push later
+                self._record_conflict(cdef.name, oid, name, loc.record.get(name),
+                                      theirs.get(name), base.get(name), theirs["updatedAt"])
+            if recomputed:
+                rules.derive(cdef, merged)
+            self.report.merged += 1
+        self._write_row(cdef, oid, merged, theirs)
+        return True
+
+    def _insert(self, cdef: ClassDef, theirs: dict[str, Any]) -> None:
+        cols = store.columns(cdef)
+        kinds = {f.name: f.kind for f in cdef.fields}
+        values = []
+        for c in cols:
+            v = theirs.get(c)
+            if c == "updatedAt" or c == "createdAt":
+                v = v or clock.now_iso()
+            values.append(store.to_db(kinds.get(c, "string"), v))
+        cols_all = [*cols, "serverUpdatedAt", "syncBase", "deletedAt"]
+        values += [theirs["updatedAt"], _dumps(self._base_of(cdef, theirs)),
+                   theirs.get(wire.TOMBSTONE)]
+        quoted = ", ".join(f'"{c}"' for c in cols_all)
+        marks = ", ".join("?" for _ in cols_all)
+        self.db.execute(f'INSERT INTO "{cdef.table}" ({quoted}) VALUES ({marks})', values)
+
+    def _write_row(self, cdef: ClassDef, oid: str, merged: dict[str, Any],
+                   theirs: dict[str, Any]) -> None:
+        fields = self._fields(cdef)
+        sets = [f'"{f.name}" = ?' for f in fields]
+        params = [store.to_db(f.kind, merged.get(f.name)) for f in fields]
+        sets += ['"deletedAt" = ?', '"serverUpdatedAt" = ?', '"syncBase" = ?']
+        params += [merged.get(wire.TOMBSTONE), theirs["updatedAt"],
+                   _dumps(self._base_of(cdef, theirs))]
+        if not self._dirty(cdef.name, oid):
+            sets.append('"updatedAt" = ?')
+            params.append(theirs["updatedAt"])
+        self.db.execute(f'UPDATE "{cdef.table}" SET {", ".join(sets)} WHERE "objectId" = ?',
+                        [*params, oid])
+
+    def _insert_trail(self, ev: dict[str, Any]) -> bool:
+        exists = self.db.execute('SELECT 1 FROM audit_trail_event WHERE "objectId" = ?',
+                                 (ev["objectId"],)).fetchone()
+        if exists:
+            return False
+        if ev.get("deviceId") == self.db.device_id:
+            return False  # this laptop's own chain is written here only
+        cols = (*trail.HASHED, "prevHash", "hash", "createdAt", "updatedAt")
+        values = [(_dumps(ev.get(c) or {}) if c == "changes" else ev.get(c)) for c in cols]
+        self.db.execute(
+            f'INSERT OR IGNORE INTO audit_trail_event ({", ".join(chr(34) + c + chr(34) for c in cols)})'
+            f' VALUES ({", ".join("?" for _ in cols)})', values)
+        return True
+
+    def _record_conflict(self, class_name: str, oid: str, name: str, mine: Any, theirs: Any,
+                         base: Any, theirs_at: str) -> None:
+        self.db.execute(
+            'INSERT INTO sync_conflict ("className", "objectId", "field", "mine", "theirs", '
+            '"base", "theirsUpdatedAt", "detectedAt") VALUES (?, ?, ?, ?, ?, ?, ?, ?) '
+            'ON CONFLICT("className", "objectId", "field") DO UPDATE SET '
+            '"mine" = excluded."mine", "theirs" = excluded."theirs", '
+            '"theirsUpdatedAt" = excluded."theirsUpdatedAt"',
+            (class_name, oid, name, _dumps(mine), _dumps(theirs), _dumps(base), theirs_at,
+             clock.now_iso()))
+        self.report.new_conflicts += 1
+
+    def _drop_conflict(self, class_name: str, oid: str, name: str) -> None:
+        self.db.execute('DELETE FROM sync_conflict WHERE "className" = ? AND "objectId" = ? '
+                        'AND "field" = ?', (class_name, oid, name))
+
+    def _download_files(self) -> None:
+        from desktop_audit.services.evidence import blob_path
+
+        rows = self.db.execute(
+            'SELECT "objectId", "sha256", "mimeType", "file" FROM evidence '
+            'WHERE "file" IS NOT NULL AND "deletedAt" IS NULL').fetchall()
+        for _oid, sha, mime, file_json in rows:
+            if not sha:
+                continue
+            path = blob_path(self.db, sha, mime or "image/jpeg")
+            if path.exists():
+                continue
+            pointer = json.loads(file_json)
+            url = pointer.get("url") if isinstance(pointer, dict) else None
+            if not url:
+                continue
+            data = self._call(functools.partial(self.client.download, url))
+            if hashlib.sha256(data).hexdigest() != sha:
+                continue  # a damaged download is not kept; the next sync tries again
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".part")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+            self.report.files_down += 1
+
+
+# ---------------------------------------------------------------------- conflicts
+
+
+@dataclass
+class Conflict:
+    id: int
+    class_name: str
+    object_id: str
+    field: str
+    mine: Any
+    theirs: Any
+    base: Any
+    detected_at: str
+
+    def line(self) -> str:
+        def show(v: Any) -> str:
+            return json.dumps(v, ensure_ascii=False)
+        return (f"{self.id}\t{self.class_name} {self.object_id}\t{self.field}\t"
+                f"mine={show(self.mine)}\ttheirs={show(self.theirs)}")
+
+
+def open_conflicts(db: Database) -> list[Conflict]:
+    ensure_tables(db)
+    rows = db.execute('SELECT "id", "className", "objectId", "field", "mine", "theirs", "base", '
+                      '"detectedAt" FROM sync_conflict ORDER BY "id"').fetchall()
+    return [Conflict(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else None,
+                     json.loads(r[5]) if r[5] else None, json.loads(r[6]) if r[6] else None,
+                     r[7]) for r in rows]
+
+
+def quarantined(db: Database) -> list[tuple[str, str, int, str, str]]:
+    ensure_tables(db)
+    return [tuple(r) for r in db.execute(
+        'SELECT "className", "objectId", "code", "reason", "at" FROM sync_quarantine '
+        'ORDER BY "at"').fetchall()]
+
+
+def resolve(db: Database, actor: Actor | None, conflict_id: int, keep: str,
+            value: Any = None) -> Conflict:
+    """Close a conflict: keep mine (pushed at the next sync), theirs, or an edited value.
+    Either way the choice and both values go into the audit trail."""
+    if keep not in ("mine", "theirs", "edit"):
+        raise ValueError("keep is mine, theirs or edit")
+    ensure_tables(db)
+    found = [c for c in open_conflicts(db) if c.id == conflict_id]
+    if not found:
+        from desktop_audit.errors import NotFound
+
+        raise NotFound(f"no open conflict {conflict_id}")
+    c = found[0]
+    cdef = BY_NAME[c.class_name]
+    chosen = c.mine if keep == "mine" else c.theirs if keep == "theirs" else value
+    with db.atomic():
+        if c.field == wire.TOMBSTONE:
+            db.execute(f'UPDATE "{cdef.table}" SET "deletedAt" = ? WHERE "objectId" = ?',
+                       (chosen, c.object_id))
+        else:
+            f = cdef.get(c.field)
+            if keep == "edit":
+                chosen = rules.coerce(f, value)
+            db.execute(f'UPDATE "{cdef.table}" SET "{c.field}" = ?, "updatedAt" = ? '
+                       'WHERE "objectId" = ?', (store.to_db(f.kind, chosen), clock.now_iso(),
+                                                c.object_id))
+            if c.class_name in RECOMPUTED:
+                record = store.load(db, cdef, c.object_id, include_deleted=True)
+                if record is not None:
+                    rules.derive(cdef, record)
+                    for name in RECOMPUTED[c.class_name]:
+                        fd = cdef.get(name)
+                        db.execute(f'UPDATE "{cdef.table}" SET "{name}" = ? WHERE '
+                                   '"objectId" = ?', (store.to_db(fd.kind, record.get(name)),
+                                                      c.object_id))
+        db.execute('DELETE FROM sync_conflict WHERE "id" = ?', (c.id,))
+        db.execute('INSERT INTO outbox ("className", "objectId", "queuedAt") VALUES (?, ?, ?)',
+                   (c.class_name, c.object_id, clock.now_iso()))
+        site_id = None
+        if cdef.site_field:
+            row = db.execute(f'SELECT "{cdef.site_field}" FROM "{cdef.table}" WHERE '
+                             '"objectId" = ?', (c.object_id,)).fetchone()
+            site_id = row[0] if row else None
+        elif c.class_name == "AuditSite":
+            site_id = c.object_id
+        trail.append(db, actor, trail.Entry(
+            "resolve", c.class_name, c.object_id, site_id,
+            {c.field: [c.mine, c.theirs], "kept": [None, keep]}))
+    return c

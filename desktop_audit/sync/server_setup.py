@@ -1,0 +1,150 @@
+"""Apply desktop_audit's schema, class-level permissions and indexes to a Parse Server
+(or a Back4app app) with the master key, and create the administrator; idempotent.
+
+Everything comes from desktop_audit.schema.  Class-level permissions: signed-in
+users only, no class creation and no new fields from clients, the trail has no
+update or delete, accounts are made by an administrator (Cloud Code
+``saveUsers``) and their password verifier is readable by the master key only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from desktop_audit.schema import BY_NAME, CLASSES, ClassDef
+from desktop_audit.store.db import new_object_id
+from desktop_audit.sync import wire
+from desktop_audit.sync.parse_client import ParseClient, ParseError
+
+if TYPE_CHECKING:
+    from desktop_audit.store.db import Database
+
+AUTH = {"requiresAuthentication": True}
+NOBODY: dict[str, Any] = {}
+
+
+def class_permissions(cdef: ClassDef) -> dict[str, Any]:
+    clp: dict[str, Any] = {
+        "find": AUTH, "count": AUTH, "get": AUTH, "create": AUTH, "update": AUTH,
+        "delete": AUTH, "addField": NOBODY, "protectedFields": {"*": []},
+    }
+    if cdef.append_only:
+        clp["update"] = NOBODY
+        clp["delete"] = NOBODY
+    if cdef.remote_name == "_User":
+        clp["create"] = NOBODY
+        clp["delete"] = NOBODY
+        clp["protectedFields"] = {"*": [f.name for f in cdef.fields if f.kind == "secret"]}
+    return clp
+
+
+def class_fields(cdef: ClassDef) -> dict[str, Any]:
+    fields = {f.name: wire.parse_type(f) for f in cdef.fields
+              if not (cdef.remote_name == "_User" and f.name in ("username", "email"))}
+    fields[wire.TOMBSTONE] = {"type": "Date"}
+    return fields
+
+
+def class_indexes(cdef: ClassDef) -> dict[str, Any]:
+    idx: dict[str, Any] = {} if cdef.remote_name == "_User" else {"da_updatedAt": {"updatedAt": 1}}
+    if cdef.site_field:
+        idx["da_site"] = {cdef.site_field: 1}
+    return idx
+
+
+def apply_schema(client: ParseClient, log: Callable[[str], None] = print) -> None:
+    for cdef in CLASSES:
+        name = cdef.remote_name
+        wanted = class_fields(cdef)
+        try:
+            current = client.request("GET", f"/schemas/{name}", master=True)
+        except ParseError as exc:
+            if exc.code != 103 and exc.status != 400:
+                raise
+            current = None
+        clp = class_permissions(cdef)
+        if current is None:
+            client.request("POST", f"/schemas/{name}", {
+                "className": name, "fields": wanted, "classLevelPermissions": clp,
+            }, master=True)
+            log(f"server-setup: created class {name} ({len(wanted)} fields)")
+        else:
+            have = current.get("fields", {})
+            missing = {k: v for k, v in wanted.items() if k not in have}
+            for k, v in wanted.items():
+                if k in have and have[k].get("type") != v["type"]:
+                    log(f"server-setup: warning: {name}.{k} is {have[k].get('type')} on the "
+                        f"server, expected {v['type']}")
+            client.request("PUT", f"/schemas/{name}", {
+                "className": name, "fields": missing, "classLevelPermissions": clp,
+            }, master=True)
+            log(f"server-setup: class {name} up to date"
+                + (f" (added {', '.join(missing)})" if missing else ""))
+        try:
+            current = client.request("GET", f"/schemas/{name}", master=True)
+            have_idx = current.get("indexes") or {}
+            new_idx = {k: v for k, v in class_indexes(cdef).items() if k not in have_idx}
+            if new_idx:
+                client.request("PUT", f"/schemas/{name}", {"className": name,
+                                                            "indexes": new_idx}, master=True)
+        except ParseError as exc:
+            log(f"server-setup: indexes of {name} not created ({exc.message})")
+
+
+def ensure_admin(client: ParseClient, username: str, password: str | None, *,
+                 db: Database | None = None, email: str | None = None,
+                 log: Callable[[str], None] = print) -> str:
+    """Create (or confirm) the administrator account; returns its objectId.
+
+    With *db*, the account adopts that database's user of the same name: the
+    same objectId, so records made on the laptop point at the server account."""
+    local: dict[str, Any] | None = None
+    if db is not None:
+        from desktop_audit.services import engine as store
+
+        row = db.execute('SELECT "objectId" FROM "user" WHERE "username" = ?',
+                         (username,)).fetchone()
+        if row is None:
+            raise ValueError(f"{db.path} has no user {username!r}")
+        local = store.load(db, BY_NAME["User"], row[0], include_deleted=True)
+        assert local is not None
+        if local.get("role") != "admin":
+            raise ValueError(f"user {username!r} in {db.path} is not an admin")
+    found = client.find("_User", where={"username": username}, limit=1, master=True)
+    if found:
+        user = found[0]
+        if local is not None and user["objectId"] != local["objectId"]:
+            raise ValueError(
+                f"the server already has {username!r} with objectId {user['objectId']}, "
+                f"but {db.path if db else ''} has {local['objectId']}; use another admin name")
+        update: dict[str, Any] = {"role": "admin", "active": True}
+        if password:
+            update["password"] = password
+        client.request("PUT", f"/users/{user['objectId']}", update, master=True)
+        log(f"server-setup: admin {username!r} ({user['objectId']}) up to date")
+        return str(user["objectId"])
+    if not password:
+        raise ValueError("the admin password is needed to create the account "
+                         "(set DESKTOP_AUDIT_PASSWORD)")
+    object_id = local["objectId"] if local else new_object_id()
+    body: dict[str, Any] = {
+        "objectId": object_id, "username": username, "password": password,
+        "email": (local or {}).get("email") or email or f"{username}@localhost.invalid",
+        "role": "admin", "active": True,
+    }
+    if local:
+        body["fullName"] = local.get("fullName")
+        body["sites"] = wire.to_wire(BY_NAME["User"].get("sites"), local.get("sites") or [])
+        body = {k: v for k, v in body.items() if v is not None}
+    client.request("POST", "/classes/_User", body, master=True)
+    log(f"server-setup: created admin {username!r} ({object_id})")
+    return object_id
+
+
+def server_setup(client: ParseClient, admin: str, password: str | None, *,
+                 db: Database | None = None, log: Callable[[str], None] = print) -> str:
+    if not client.health():
+        raise ParseError(100, f"no Parse Server answers at {client.server_url}", 0)
+    apply_schema(client, log)
+    return ensure_admin(client, admin, password, db=db, log=log)

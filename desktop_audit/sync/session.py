@@ -1,0 +1,131 @@
+"""Signing in to the server and running a sync, as the CLI and the app do it.
+
+A user made on a laptop has no usable server password until their first online
+login: the server's Cloud Code (``firstLogin``) checks the password they type
+against the argon2id verifier their laptop made, and makes it their server
+password.  After an online login on a laptop, the user can log in offline there.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from desktop_audit.errors import AuthError, SyncError
+from desktop_audit.sync.engine import Progress, SyncEngine, SyncReport
+from desktop_audit.sync.parse_client import (
+    OBJECT_NOT_FOUND,
+    ParseClient,
+    ParseError,
+    Retrier,
+    TransientError,
+)
+
+if TYPE_CHECKING:
+    from desktop_audit.domain.actor import Actor
+    from desktop_audit.store.db import Database
+
+DEFAULT_APP_ID = "desktop-audit-dev"
+
+
+def make_client(server: str, app_id: str, *, key_env: str | None = None,
+                master_key: str | None = None, timeout: float = 30.0) -> ParseClient:
+    key = None
+    if key_env:
+        key = os.environ.get(key_env)
+        if not key:
+            raise SyncError(f"--key-env names {key_env}, but it is not set")
+    try:
+        return ParseClient(server, app_id, client_key=key, master_key=master_key,
+                           timeout=timeout)
+    except ValueError as exc:
+        raise SyncError(str(exc)) from exc
+
+
+def online_login(client: ParseClient, username: str, password: str, *,
+                 budget: float = 60.0) -> dict[str, Any]:
+    """POST /login; for an account still waiting for its first login, firstLogin first."""
+    retry = Retrier(budget)
+    try:
+        try:
+            return retry(lambda: client.login(username, password))
+        except ParseError as exc:
+            if exc.code != OBJECT_NOT_FOUND:
+                raise
+        try:
+            retry(lambda: client.call("firstLogin", {"username": username,
+                                                     "password": password}))
+        except ParseError as exc:
+            if exc.code in (OBJECT_NOT_FOUND, 141):
+                raise AuthError("the server refused the login: wrong username or "
+                                "password") from None
+            raise
+        return retry(lambda: client.login(username, password))
+    except TransientError as exc:
+        raise SyncError(f"cannot reach the server at {client.server_url}: {exc}") from exc
+    except ParseError as exc:
+        raise SyncError(f"the server refused the login: {exc.message}") from exc
+
+
+def remember_password(db: Database, user_id: str, password: str) -> None:
+    """Keep an argon2id verifier so this user can log in here offline from now on."""
+    from argon2 import PasswordHasher
+
+    verifier = PasswordHasher().hash(password)
+    with db.atomic():
+        db.execute('UPDATE "user" SET "passwordVerifier" = ? WHERE "objectId" = ?',
+                   (verifier, user_id))
+
+
+def actor_of(db: Database, user_id: str) -> Actor:
+    from desktop_audit.domain.auth import actor_from_row
+    from desktop_audit.schema import BY_NAME
+    from desktop_audit.services import engine as store
+
+    row = store.load(db, BY_NAME["User"], user_id)
+    if row is None:
+        raise AuthError("your account is not on this laptop after the sync")
+    return actor_from_row(row)
+
+
+def sync(db: Database, client: ParseClient, actor: Actor | None, *,
+         progress: Progress | None = None, cancel: threading.Event | None = None,
+         retry_budget: float = 120.0) -> SyncReport:
+    """One sync run: journal it, pull, push."""
+    from desktop_audit.domain import trail
+
+    with db.atomic():
+        trail.append(db, actor, trail.Entry("sync", None, None, None,
+                                            {"server": [None, client.server_url]}))
+    engine = SyncEngine(db, client, actor=actor, progress=progress, cancel=cancel,
+                        retry_budget=retry_budget)
+    return engine.run()
+
+
+def join(db_path: Path, client: ParseClient, username: str, password: str, *,
+         progress: Progress | None = None, cancel: threading.Event | None = None,
+         retry_budget: float = 120.0,
+         open_db: Callable[..., Database] | None = None) -> tuple[Database, SyncReport]:
+    """A laptop without a database: log in online, create it, pull everything this user
+    may see, and keep their verifier so they can work offline from now on."""
+    from desktop_audit.store import open_database
+
+    user = online_login(client, username, password)
+    db = (open_db or open_database)(db_path, create=True)
+    engine = SyncEngine(db, client, progress=progress, cancel=cancel,
+                        retry_budget=retry_budget)
+    from desktop_audit.sync.engine import ensure_tables
+
+    ensure_tables(db)
+    engine.pull()
+    remember_password(db, user["objectId"], password)
+    actor = actor_of(db, user["objectId"])
+    report = sync(db, client, actor, progress=progress, cancel=cancel,
+                  retry_budget=retry_budget)
+    report.pulled += engine.report.pulled
+    report.files_down += engine.report.files_down
+    report.merged += engine.report.merged
+    return db, report
