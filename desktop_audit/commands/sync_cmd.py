@@ -125,12 +125,14 @@ def sync(ctx: Any) -> int:
                              '"username" = ? AND "deletedAt" IS NULL', (username,)).fetchone()
             if row is not None and not row[1]:
                 # Pulled here but never logged in here: the server says who they are.
-                user = session.online_login(client, username, password)
+                user = session.online_login(client, username, password,
+                                            budget=ctx.args.retry_budget)
                 session.remember_password(db, user["objectId"], password)
                 actor = session.actor_of(db, user["objectId"])
             else:
                 actor = auth.login(db, username, password)
-                session.online_login(client, username, password)
+                session.online_login(client, username, password,
+                                     budget=ctx.args.retry_budget)
             _remember(db, server, app_id)
             report = session.sync(db, client, actor, progress=progress,
                                   retry_budget=ctx.args.retry_budget)

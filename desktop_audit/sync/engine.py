@@ -85,6 +85,10 @@ def ensure_tables(db: Database) -> None:
             db.execute(sql)
 
 
+def _norm(f: schema.Field | None, value: Any) -> Any:
+    return wire.normal(f, value) if f is not None else value
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
@@ -201,12 +205,13 @@ class SyncEngine:
 
     # ------------------------------------------------------------------ run
 
-    def run(self) -> SyncReport:
+    def run(self, *, pull: bool = True) -> SyncReport:
         started = time.monotonic()
         before = self.client.requests_made
         ensure_tables(self.db)
         try:
-            self.pull()
+            if pull:
+                self.pull()
             self.push()
         finally:
             self.report.seconds = time.monotonic() - started
@@ -529,9 +534,7 @@ class SyncEngine:
             if not page:
                 break
             with self.db.atomic():
-                for obj in page:
-                    if self._apply_remote(cdef, obj):
-                        self.report.pulled += 1
+                self._apply_page(cdef, page)
                 tail = page[-1]
                 last = (wire._iso_of(tail["updatedAt"]) or "", tail["objectId"])
                 self.db.set_meta(key, last[0])
@@ -539,6 +542,68 @@ class SyncEngine:
             self.progress(f"pull {cdef.name}", seen, seen)
             if len(page) < PAGE:
                 break
+
+    def _apply_page(self, cdef: ClassDef, page: list[dict[str, Any]]) -> None:
+        """A page of server objects: what is new is inserted in one go, what this laptop
+        already has at that version is skipped, the rest is merged one by one."""
+        ids = [o["objectId"] for o in page]
+        known: dict[str, str | None] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            marks = ", ".join("?" for _ in part)
+            column = '"createdAt"' if cdef.name == TRAIL else '"serverUpdatedAt"'
+            known.update(self.db.execute(
+                f'SELECT "objectId", {column} FROM "{cdef.table}" WHERE "objectId" IN ({marks})',
+                part).fetchall())
+        fresh: list[dict[str, Any]] = []
+        for obj in page:
+            oid = obj["objectId"]
+            if oid not in known:
+                fresh.append(wire.record_from_wire(cdef, obj))
+                continue
+            if cdef.name == TRAIL:
+                continue
+            if known[oid] == wire._iso_of(obj.get("updatedAt")):
+                continue
+            if self._apply_remote(cdef, obj):
+                self.report.pulled += 1
+        if cdef.name == TRAIL:
+            own = self.db.device_id
+            rows = [ev for ev in fresh if ev.get("deviceId") != own]
+            cols = (*trail.HASHED, "prevHash", "hash", "createdAt", "updatedAt")
+            quoted = ", ".join(f'"{c}"' for c in cols)
+            self.db.handle.cursor().executemany(
+                f'INSERT OR IGNORE INTO audit_trail_event ({quoted}) '
+                f'VALUES ({", ".join("?" for _ in cols)})',
+                [[(_dumps(ev.get(c) or {}) if c == "changes" else ev.get(c)) for c in cols]
+                 for ev in rows])
+            self.report.pulled += len(rows)
+            return
+        if fresh:
+            names, values = self._insert_rows(cdef, fresh)
+            quoted = ", ".join(f'"{c}"' for c in names)
+            self.db.handle.cursor().executemany(
+                f'INSERT INTO "{cdef.table}" ({quoted}) VALUES ({", ".join("?" for _ in names)})',
+                values)
+            self.report.pulled += len(fresh)
+
+    def _insert_rows(self, cdef: ClassDef, records: list[dict[str, Any]]
+                     ) -> tuple[list[str], list[list[Any]]]:
+        cols = store.columns(cdef)
+        kinds = {f.name: f.kind for f in cdef.fields}
+        out = []
+        now = clock.now_iso()
+        for theirs in records:
+            values = []
+            for c in cols:
+                v = theirs.get(c)
+                if c in ("updatedAt", "createdAt"):
+                    v = v or now
+                values.append(store.to_db(kinds.get(c, "string"), v))
+            values += [theirs["updatedAt"], _dumps(self._base_of(cdef, theirs)),
+                       theirs.get(wire.TOMBSTONE)]
+            out.append(values)
+        return [*cols, "serverUpdatedAt", "syncBase", "deletedAt"], out
 
     def _apply_remote(self, cdef: ClassDef, obj: dict[str, Any], *,
                       force_merge: bool = False) -> bool:
@@ -567,11 +632,9 @@ class SyncEngine:
             names: list[tuple[str, schema.Field | None]] = [
                 (f.name, f) for f in fields if f.name not in recomputed]
             names.append((wire.TOMBSTONE, None))
-            for name, f in names:
-                def norm(v: Any, f: schema.Field | None = f) -> Any:
-                    return wire.normal(f, v) if f is not None else v
-                mine, their, was = (norm(loc.record.get(name)), norm(theirs.get(name)),
-                                    norm(base.get(name)))
+            for name, fd in names:
+                mine, their, was = (_norm(fd, loc.record.get(name)), _norm(fd, theirs.get(name)),
+                                    _norm(fd, base.get(name)))
                 if mine == their:
                     self._drop_conflict(cdef.name, oid, name)
                     continue
@@ -589,20 +652,10 @@ class SyncEngine:
         return True
 
     def _insert(self, cdef: ClassDef, theirs: dict[str, Any]) -> None:
-        cols = store.columns(cdef)
-        kinds = {f.name: f.kind for f in cdef.fields}
-        values = []
-        for c in cols:
-            v = theirs.get(c)
-            if c == "updatedAt" or c == "createdAt":
-                v = v or clock.now_iso()
-            values.append(store.to_db(kinds.get(c, "string"), v))
-        cols_all = [*cols, "serverUpdatedAt", "syncBase", "deletedAt"]
-        values += [theirs["updatedAt"], _dumps(self._base_of(cdef, theirs)),
-                   theirs.get(wire.TOMBSTONE)]
-        quoted = ", ".join(f'"{c}"' for c in cols_all)
-        marks = ", ".join("?" for _ in cols_all)
-        self.db.execute(f'INSERT INTO "{cdef.table}" ({quoted}) VALUES ({marks})', values)
+        cols, rows = self._insert_rows(cdef, [theirs])
+        quoted = ", ".join(f'"{c}"' for c in cols)
+        self.db.execute(f'INSERT INTO "{cdef.table}" ({quoted}) VALUES '
+                        f'({", ".join("?" for _ in cols)})', rows[0])
 
     def _write_row(self, cdef: ClassDef, oid: str, merged: dict[str, Any],
                    theirs: dict[str, Any]) -> None:

@@ -93,7 +93,7 @@ def actor_of(db: Database, user_id: str) -> Actor:
 
 def sync(db: Database, client: ParseClient, actor: Actor | None, *,
          progress: Progress | None = None, cancel: threading.Event | None = None,
-         retry_budget: float = 120.0) -> SyncReport:
+         retry_budget: float = 120.0, pull: bool = True) -> SyncReport:
     """One sync run: journal it, pull, push."""
     from desktop_audit.domain import trail
 
@@ -102,7 +102,7 @@ def sync(db: Database, client: ParseClient, actor: Actor | None, *,
                                             {"server": [None, client.server_url]}))
     engine = SyncEngine(db, client, actor=actor, progress=progress, cancel=cancel,
                         retry_budget=retry_budget)
-    return engine.run()
+    return engine.run(pull=pull)
 
 
 def join(db_path: Path, client: ParseClient, username: str, password: str, *,
@@ -113,7 +113,7 @@ def join(db_path: Path, client: ParseClient, username: str, password: str, *,
     may see, and keep their verifier so they can work offline from now on."""
     from desktop_audit.store import open_database
 
-    user = online_login(client, username, password)
+    user = online_login(client, username, password, budget=retry_budget)
     db = (open_db or open_database)(db_path, create=True)
     engine = SyncEngine(db, client, progress=progress, cancel=cancel,
                         retry_budget=retry_budget)
@@ -124,7 +124,7 @@ def join(db_path: Path, client: ParseClient, username: str, password: str, *,
     remember_password(db, user["objectId"], password)
     actor = actor_of(db, user["objectId"])
     report = sync(db, client, actor, progress=progress, cancel=cancel,
-                  retry_budget=retry_budget)
+                  retry_budget=retry_budget, pull=False)
     report.pulled += engine.report.pulled
     report.files_down += engine.report.files_down
     report.merged += engine.report.merged

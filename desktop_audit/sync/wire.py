@@ -62,6 +62,8 @@ def _iso_of(value: Any) -> str | None:
         value = value.get("iso")
     if not isinstance(value, str):
         return None
+    if len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z":
+        return value  # already the canonical form (what Parse Server sends)
     return clock.iso(clock.parse_iso(value))
 
 

@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -52,6 +53,9 @@ class FaultProxy:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self.requests = 0
+        # Called as hook(n, phase) for the n-th request: phase "before" it is forwarded,
+        # "after" the server answered and before the answer is passed on.
+        self.hook: Callable[[int, str], None] | None = None
 
     def __enter__(self) -> FaultProxy:
         self._thread.start()
@@ -70,26 +74,27 @@ class FaultProxy:
                 return
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
-    def _choose(self, method: str) -> tuple[str, float]:
+    def _choose(self, method: str) -> tuple[str, float, int]:
         f = self.faults
         with self._lock:
             self.requests += 1
+            n = self.requests
             if self.down.is_set():
                 f.counts["down"] += 1
-                return "reset", 0.0
+                return "reset", 0.0, n
             if f.only_methods and method not in f.only_methods:
-                return "pass", 0.0
+                return "pass", 0.0, n
             r = self._rng.random()
             delay = self._rng.random() * f.max_delay if self._rng.random() < f.delay else 0.0
             for name, p in (("reset", f.reset), ("drop", f.drop),
                             ("unavailable", f.unavailable)):
                 if r < p:
                     f.counts[name] += 1
-                    return name, delay
+                    return name, delay, n
                 r -= p
             if delay:
                 f.counts["delay"] += 1
-            return "pass", delay
+            return "pass", delay, n
 
     @staticmethod
     def _read_request(conn: socket.socket, buf: bytes) -> tuple[bytes, bytes, bytes] | None:
@@ -137,7 +142,9 @@ class FaultProxy:
                     name, _, value = line.partition(":")
                     if name.lower() not in ("connection", "content-length", "host"):
                         headers[name.strip()] = value.strip()
-                action, delay = self._choose(method)
+                action, delay, n = self._choose(method)
+                if self.hook:
+                    self.hook(n, "before")
                 if delay:
                     time.sleep(delay)
                 if action == "reset":
@@ -161,6 +168,8 @@ class FaultProxy:
                     upstream = None
                     self._abort(conn)
                     return
+                if self.hook:
+                    self.hook(n, "after")
                 if action == "drop":
                     self._abort(conn)  # the server committed; the answer never arrives
                     return
