@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "schema_cmd",  # schema
     "app",  # gui, screenshot
     "pack",  # export-pack
+    "sync_cmd",  # server-setup, sync, conflicts, resolve
 )
 
 
