@@ -29,6 +29,7 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -100,6 +101,8 @@ ZEBRA = colors.HexColor("#f5f7fa")
 FLAG_RED = colors.HexColor("#fde2e1")
 FLAG_AMBER = colors.HexColor("#fff1d6")
 RED_TEXT = "#b42318"
+GREEN_TEXT = "#1e7b34"
+INK_HEX = "#1f2933"
 AMBER_TEXT = "#9a5b00"
 
 Progress = Callable[[float, str], None]
@@ -377,31 +380,95 @@ class _Doc(BaseDocTemplate):
 # --------------------------------------------------------------------------- tables
 
 
+@dataclass(frozen=True)
+class Flag:
+    """A table cell in bold colour (SIGNIFICANT, FAIL, OVERDUE, ...); may hold line breaks."""
+
+    text: str
+    color: str = RED_TEXT
+
+
+class _RefCell(Flowable):
+    """The pack reference (A3, F12) in bold over the record's objectId in small grey."""
+
+    def __init__(self, ref: str, object_id: str) -> None:
+        super().__init__()
+        self.ref, self.object_id = ref, object_id
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        self.width, self.height = availWidth, 15.0
+        return self.width, self.height
+
+    def draw(self) -> None:
+        c = self.canv
+        c.setFillColor(INK)
+        c.setFont(fonts.BOLD, CELL_SIZE)
+        c.drawString(0, self.height - CELL_SIZE + 0.6, self.ref)
+        c.setFillColor(MUTED)
+        c.setFont(fonts.REGULAR, 5.5)
+        c.drawString(0, 0.5, self.object_id)
+
+
+CELL_SIZE = 7.2
+CELL_LEADING = 8.6
+CELL_PAD = 3.0
+
+
+def _fits(text: str, avail: float, font: str) -> bool:
+    for line in text.split("\n"):
+        # A cheap bound first: no glyph of DejaVu Sans is wider than 1 em.
+        if len(line) * CELL_SIZE > avail and stringWidth(line, font, CELL_SIZE) > avail:
+            return False
+    return True
+
+
 def _table(headers: Sequence[str], rows: list[list[Any]], widths: Sequence[float], st: dict[str, Any],
            *, flags: Iterable[tuple[int, colors.Color]] = (), numeric: Sequence[int] = ()) -> Table:
-    """A long table: bold header repeated on every page, zebra rows, flagged rows tinted."""
+    """A long table: bold header repeated on every page, zebra rows, flagged rows tinted.
+
+    Cells are plain strings where they fit on their lines (drawn directly, the cheap path)
+    and become wrapping Paragraphs only when they do not; ``Flag`` cells are bold and
+    coloured; flowables (``_RefCell``, Paragraph) are kept as they are.
+    """
     scale = FRAME_W / sum(widths)
     widths = [w * scale for w in widths]
+    avail = [w - 2 * CELL_PAD for w in widths]
     head = [Paragraph(escape(h), st["cell_head"]) for h in headers]
-    table = LongTable([head, *rows], colWidths=widths, repeatRows=1)
     style: list[tuple[Any, ...]] = [
         ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("FONTNAME", (0, 0), (-1, -1), fonts.REGULAR),
-        ("FONTSIZE", (0, 0), (-1, -1), 7.2),
-        ("LEADING", (0, 0), (-1, -1), 8.6),
+        ("FONTSIZE", (0, 0), (-1, -1), CELL_SIZE),
+        ("LEADING", (0, 0), (-1, -1), CELL_LEADING),
         ("TEXTCOLOR", (0, 1), (-1, -1), INK),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PAD),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PAD),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [None, ZEBRA]),
     ]
+    cell = st["cell"]
+    for i, row in enumerate(rows, 1):
+        for j, value in enumerate(row):
+            if isinstance(value, Flag):
+                if _fits(value.text, avail[j], fonts.BOLD):
+                    row[j] = value.text
+                    style += [("FONTNAME", (j, i), (j, i), fonts.BOLD),
+                              ("TEXTCOLOR", (j, i), (j, i), colors.HexColor(value.color))]
+                else:
+                    row[j] = Paragraph(_flag(value.text, value.color).replace("\n", "<br/>"), cell)
+            elif isinstance(value, str):
+                if value and not _fits(value, avail[j], fonts.REGULAR):
+                    row[j] = Paragraph(escape(value).replace("\n", "<br/>"), cell)
+            elif value is None:
+                row[j] = ""
+            elif not isinstance(value, Flowable):
+                row[j] = str(value)
     for col in numeric:
         style.append(("ALIGN", (col, 1), (col, -1), "RIGHT"))
-    for row, tint in flags:
-        style.append(("BACKGROUND", (0, row + 1), (-1, row + 1), tint))
+    for row_index, tint in flags:
+        style.append(("BACKGROUND", (0, row_index + 1), (-1, row_index + 1), tint))
+    table = LongTable([head, *rows], colWidths=widths, repeatRows=1)
     table.setStyle(_tstyle(style))
     return table
 
@@ -413,6 +480,15 @@ def _tstyle(commands: list[tuple[Any, ...]]) -> TableStyle:
 
 def _flag(text: str, color: str = RED_TEXT) -> str:
     return f'<font name="{fonts.BOLD}" color="{color}">{escape(text)}</font>'
+
+
+def _s(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _when(iso: str | None) -> str:
+    """A local time on two short lines (date, then time), as narrow table columns want."""
+    return _local(iso).replace(" ", "\n")
 
 
 class _Builder:
@@ -590,19 +666,17 @@ class _Builder:
     def _empty(self, what: str) -> list[Flowable]:
         return [_p(f"No {what} for this site in this period.", self.st["empty"])]
 
-    def _ref_cell(self, object_id: str) -> Paragraph:
-        ref = self.pack.refs.get(object_id, "")
-        return Paragraph(f'<font name="{fonts.BOLD}">{escape(ref)}</font><br/>'
-                         f'<font size="5.5" color="#616e7c">{escape(object_id)}</font>', self.st["cell"])
+    def _ref_cell(self, object_id: str) -> _RefCell:
+        return _RefCell(self.pack.refs.get(object_id, ""), object_id)
 
     def aspects(self) -> list[Flowable]:
         st, pack = self.st, self.pack
         intro = self._intro(
             f"Every aspect recorded for the site up to the end of the period, highest risk rating "
             f"first. Risk rating = likelihood (L) × severity (S). An aspect is significant when its "
-            f"rating is at or above the threshold applied (Thr.) when it was rated (the site's threshold "
-            f"now: {pack.threshold}), or when it is tied to a compliance obligation. Significant "
-            f"aspects are shaded and marked SIGNIFICANT.")
+            f"rating is at or above the threshold applied (Thr.) when it was rated (the site's "
+            f"threshold now: {pack.threshold}), or when it is tied to a compliance obligation. "
+            f"Significant aspects are shaded and marked SIGNIFICANT.")
         if not pack.aspects:
             return [intro, *self._empty("aspects")]
         a = ASPECT
@@ -610,8 +684,8 @@ class _Builder:
                    _label(a, "impact"), "Condition", "L", "S", _label(a, "riskRating"),
                    "Thr.", _label(a, "significant"), _label(a, "obligationRefs"),
                    _label(a, "controlMeasure"), _label(a, "actionStatus"), _label(a, "loggedAt")]
-        cell = st["cell"]
-        rows, flags = [], []
+        rows: list[list[Any]] = []
+        flags = []
         for i, r in enumerate(pack.aspects):
             sig = bool(r.get("significant"))
             why = []
@@ -620,18 +694,14 @@ class _Builder:
             if r.get("obligationRefs"):
                 why.append("obligation")
             rows.append([
-                self._ref_cell(r["objectId"]), _p(_words(r.get("aspectCategory")), cell),
-                _p(r.get("aspectDescription"), cell), _p(r.get("impact"), cell),
-                _p(_words(r.get("operatingCondition")), cell), _p(r.get("likelihood"), cell),
-                _p(r.get("severity"), cell),
-                Paragraph(f'<font name="{fonts.BOLD}">{r.get("riskRating") or ""}</font> '
-                          f'{escape(_words(r.get("impactRating")))}', cell),
-                _p(r.get("thresholdApplied"), cell),
-                Paragraph(_flag("SIGNIFICANT") + (f"<br/>({', '.join(why)})" if why else ""), cell)
-                if sig else _p("no", cell),
-                _p(", ".join(r.get("obligationRefs") or []), cell),
-                _p(r.get("controlMeasure"), cell), _p(_words(r.get("actionStatus")), cell),
-                _p(_local(r.get("loggedAt")), cell),
+                self._ref_cell(r["objectId"]), _words(r.get("aspectCategory")),
+                _s(r.get("aspectDescription")), _s(r.get("impact")),
+                _words(r.get("operatingCondition")), _s(r.get("likelihood")), _s(r.get("severity")),
+                f"{_s(r.get('riskRating'))} {_words(r.get('impactRating'))}",
+                _s(r.get("thresholdApplied")),
+                Flag("SIGNIFICANT" + (f"\n({', '.join(why)})" if why else "")) if sig else "no",
+                ", ".join(r.get("obligationRefs") or []), _s(r.get("controlMeasure")),
+                _words(r.get("actionStatus")), _when(r.get("loggedAt")),
             ])
             if sig:
                 flags.append((i, FLAG_RED))
@@ -650,19 +720,19 @@ class _Builder:
         if not pack.spill_kits:
             return [intro, *self._empty("spill kit inspections")]
         k = SPILL_KIT
-        cell = st["cell"]
         latest: dict[str, dict[str, Any]] = {}
         for r in pack.spill_kits:
             tag = str(r.get("kitTag"))
             if tag not in latest or (r.get("lastCheckedAt") or "") > (latest[tag].get("lastCheckedAt") or ""):
                 latest[tag] = r
-        status_rows, status_flags = [], []
+        status_rows: list[list[Any]] = []
+        status_flags = []
         for i, (tag, r) in enumerate(sorted(latest.items())):
             status, tint = self._kit_status(r)
-            status_rows.append([_p(tag, st["cell_bold"]), _p(r.get("kitLocation"), cell),
-                                _p(_local(r.get("lastCheckedAt")), cell), Paragraph(status, cell),
-                                _p(", ".join(r.get("missingItems") or []), cell),
-                                _p(pack.refs.get(r["objectId"]), cell)])
+            status_rows.append([Flag(tag, INK_HEX), _s(r.get("kitLocation")),
+                                _local(r.get("lastCheckedAt")), status,
+                                ", ".join(r.get("missingItems") or []),
+                                _s(pack.refs.get(r["objectId"]))])
             if tint is not None:
                 status_flags.append((i, tint))
         summary = _table(["Kit", _label(k, "kitLocation"), "Latest inspection", "Result",
@@ -671,42 +741,37 @@ class _Builder:
         headers = ["Ref", _label(k, "kitTag"), _label(k, "kitLocation"), _label(k, "lastCheckedAt"),
                    _label(k, "inspectionStatus"), _label(k, "sealStatus"), _label(k, "missingItems"),
                    _label(k, "replenishmentNeeded"), _label(k, "checkedBy"), _label(k, "notes")]
-        rows, flags = [], []
+        rows: list[list[Any]] = []
+        flags = []
         for i, r in enumerate(pack.spill_kits):
             result, tint = self._kit_status(r, short=True)
+            seal = r.get("sealStatus")
             rows.append([
-                self._ref_cell(r["objectId"]), _p(r.get("kitTag"), st["cell_bold"]),
-                _p(r.get("kitLocation"), cell), _p(_local(r.get("lastCheckedAt")), cell),
-                Paragraph(result, cell),
-                Paragraph(_flag(_words(r.get("sealStatus")).upper(), AMBER_TEXT)
-                          if r.get("sealStatus") not in (None, "intact") else "intact", cell),
-                _p(", ".join(r.get("missingItems") or []), cell),
-                Paragraph(_flag("REPLENISH", AMBER_TEXT) if r.get("replenishmentNeeded") else "no",
-                          cell),
-                _p(pack.user_name(r.get("checkedBy")), cell), _p(r.get("notes"), cell),
+                self._ref_cell(r["objectId"]), _s(r.get("kitTag")), _s(r.get("kitLocation")),
+                _when(r.get("lastCheckedAt")), result,
+                Flag(_words(seal).upper(), AMBER_TEXT) if seal not in (None, "intact") else "intact",
+                ", ".join(r.get("missingItems") or []),
+                Flag("REPLENISH", AMBER_TEXT) if r.get("replenishmentNeeded") else "no",
+                pack.user_name(r.get("checkedBy")), _s(r.get("notes")),
             ])
             if tint is not None:
                 flags.append((i, tint))
             if i % 200 == 199:
                 self.check()
-        widths = [44, 44, 80, 62, 64, 44, 106, 68, 66, 112]
+        widths = [44, 44, 80, 52, 74, 44, 106, 68, 66, 112]
         return [intro, _p("Kits at the end of the period", st["h2"]), summary,
                 _p("All inspections", st["h2"]), _table(headers, rows, widths, st, flags=flags)]
 
-    def _kit_status(self, r: dict[str, Any], *, short: bool = False) -> tuple[str, colors.Color | None]:
+    def _kit_status(self, r: dict[str, Any], *, short: bool = False) -> tuple[Any, colors.Color | None]:
         status = r.get("inspectionStatus")
+        refill = bool(r.get("replenishmentNeeded")) and not short
         if status == "fail":
-            text, tint = _flag("FAIL"), FLAG_RED
-        elif status == "needs_attention":
-            text, tint = _flag("NEEDS ATTENTION", AMBER_TEXT), FLAG_AMBER
-        else:
-            text, tint = "pass", None
+            return Flag("FAIL" + (" · REPLENISH" if refill else "")), FLAG_RED
+        if status == "needs_attention":
+            return Flag("NEEDS ATTENTION" + (" · REPLENISH" if refill else ""), AMBER_TEXT), FLAG_AMBER
         if r.get("replenishmentNeeded"):
-            if tint is None:
-                tint = FLAG_AMBER
-            if not short:
-                text += " · " + _flag("REPLENISH", AMBER_TEXT)
-        return text, tint
+            return Flag("pass · REPLENISH" if refill else "pass", AMBER_TEXT), FLAG_AMBER
+        return "pass", None
 
     def legal(self) -> list[Flowable]:
         st, pack = self.st, self.pack
@@ -717,34 +782,35 @@ class _Builder:
         if not pack.legal:
             return [intro, *self._empty("legal register entries")]
         lg = LEGAL
-        cell = st["cell"]
         headers = [_label(lg, "referenceCode"), _label(lg, "requirementTitle"),
                    _label(lg, "requirementType"), _label(lg, "jurisdiction"),
                    _label(lg, "reviewFrequency"), _label(lg, "lastEvaluatedAt"),
                    _label(lg, "dueDate"), _label(lg, "complianceStatus"), "Flags",
                    _label(lg, "owner"), _label(lg, "evidenceNote")]
-        rows, flags = [], []
+        rows: list[list[Any]] = []
+        flags = []
         for i, e in enumerate(pack.legal):
             marks = []
             status = e.get("complianceStatus")
             tint = None
+            color = RED_TEXT
             if status == "non_compliant":
-                marks.append(_flag("NON-COMPLIANT"))
+                marks.append("NON-COMPLIANT")
                 tint = FLAG_RED
             elif status == "partially_compliant":
-                marks.append(_flag("PARTIAL", AMBER_TEXT))
-                tint = FLAG_AMBER
+                marks.append("PARTIAL")
+                tint, color = FLAG_AMBER, AMBER_TEXT
             if _legal_overdue(e, pack.today):
-                marks.append(_flag("OVERDUE"))
+                marks.append("OVERDUE")
                 tint = tint or FLAG_AMBER
+                color = RED_TEXT
             rows.append([
-                Paragraph(f'<font name="{fonts.BOLD}">{escape(str(e.get("referenceCode")))}</font>'
-                          f'<br/><font size="5.5" color="#616e7c">{e["objectId"]}</font>', cell),
-                _p(e.get("requirementTitle"), cell), _p(_words(e.get("requirementType")), cell),
-                _p(e.get("jurisdiction"), cell), _p(_words(e.get("reviewFrequency")), cell),
-                _p(e.get("lastEvaluatedAt") or "never", cell), _p(e.get("dueDate"), cell),
-                _p(_words(status), cell), Paragraph("<br/>".join(marks), cell),
-                _p(pack.user_name(e.get("owner")), cell), _p(e.get("evidenceNote"), cell),
+                _RefCell(str(e.get("referenceCode") or ""), e["objectId"]),
+                _s(e.get("requirementTitle")), _words(e.get("requirementType")),
+                _s(e.get("jurisdiction")), _words(e.get("reviewFrequency")),
+                e.get("lastEvaluatedAt") or "never", _s(e.get("dueDate")), _words(status),
+                Flag("\n".join(marks), color) if marks else "",
+                pack.user_name(e.get("owner")), _s(e.get("evidenceNote")),
             ])
             if tint is not None:
                 flags.append((i, tint))
@@ -759,27 +825,25 @@ class _Builder:
         if not pack.reviews:
             return [intro, *self._empty("audit reviews")]
         rv = REVIEW
-        cell = st["cell"]
         per_review = Counter(f.get("review") for f in pack.findings)
         headers = ["Ref", _label(rv, "auditDate"), _label(rv, "reviewStatus"),
                    _label(rv, "leadAuditor"), _label(rv, "scope"), _label(rv, "criteria"),
                    _label(rv, "summaryNote"), "Findings"]
-        rows, flags = [], []
+        rows: list[list[Any]] = []
+        flags = []
         for i, r in enumerate(pack.reviews):
             this = pack.review is not None and r["objectId"] == pack.review["objectId"]
             status = _words(r.get("reviewStatus"))
-            rows.append([self._ref_cell(r["objectId"]), _p(r.get("auditDate"), cell),
-                         Paragraph(_flag(status.upper(), "#1e7b34") if status == "approved"
-                                   else escape(status), cell),
-                         _p(pack.user_display(r.get("leadAuditor")), cell), _p(r.get("scope"), cell),
-                         _p(r.get("criteria"), cell),
-                         _p((r.get("summaryNote") or "") + (" [this pack's review]" if this else ""),
-                            cell),
-                         _p(per_review.get(r["objectId"], 0), cell)])
+            rows.append([self._ref_cell(r["objectId"]), _s(r.get("auditDate")),
+                         Flag("APPROVED", GREEN_TEXT) if status == "approved" else status,
+                         pack.user_display(r.get("leadAuditor")), _s(r.get("scope")),
+                         _s(r.get("criteria")),
+                         (r.get("summaryNote") or "") + (" [this pack's review]" if this else ""),
+                         str(per_review.get(r["objectId"], 0))])
             if this:
                 flags.append((i, colors.HexColor("#e6f0fa")))
-        widths = [44, 50, 56, 90, 140, 130, 194, 40]
-        return [intro, _table(headers, rows, widths, st, flags=flags)]
+        widths = [44, 50, 56, 90, 140, 130, 186, 48]
+        return [intro, _table(headers, rows, widths, st, flags=flags, numeric=(7,))]
 
     def findings(self) -> list[Flowable]:
         st, pack = self.st, self.pack
@@ -792,40 +856,39 @@ class _Builder:
         if not pack.findings:
             return [intro, *self._empty("findings")]
         fd = FINDING
-        cell = st["cell"]
         today = pack.today.isoformat()
         headers = ["Ref", _label(fd, "severity"), _label(fd, "logType"), _label(fd, "description"),
                    _label(fd, "rootCause"), _label(fd, "correctiveAction"), _label(fd, "actionOwner"),
                    _label(fd, "dueDate"), "State", "Closing and " + _label(fd, "verificationNote").lower()]
-        rows, flags = [], []
+        rows: list[list[Any]] = []
+        flags = []
         for i, f in enumerate(pack.findings):
             sev = f.get("severity") or ""
             closed = bool(f.get("closed"))
             late = not closed and bool(f.get("dueDate")) and f["dueDate"] < today
-            state = "closed" if closed else _flag("OPEN")
-            if late:
-                state += "<br/>" + _flag("PAST DUE")
+            state: Any = "closed"
+            if not closed:
+                state = Flag("OPEN" + ("\nPAST DUE" if late else ""))
             if f.get("_carried"):
-                state += "<br/>carried over"
-            about = _words(f.get("logType"))
+                state = Flag("OPEN\ncarried over" + ("\nPAST DUE" if late else ""))
+            about = [_words(f.get("logType"))]
             src = f.get("sourceId")
             if src:
-                about += f"<br/>{escape(pack.refs.get(src, src))}"
+                about.append(pack.refs.get(src, src))
             if f.get("review") and f.get("review") in pack.refs:
-                about += f"<br/>review {escape(pack.refs[f['review']])}"
+                about.append(f"review {pack.refs[f['review']]}")
             closing = ""
             if closed:
-                closing = (f"Closed {escape(_local(f.get('closedAt')))} by "
-                           f"{escape(pack.user_name(f.get('closedBy')))}. ")
-            closing += escape(f.get("verificationNote") or ("" if closed else "not yet verified"))
+                closing = (f"Closed {_local(f.get('closedAt'))} by "
+                           f"{pack.user_name(f.get('closedBy'))}. ")
+            closing += f.get("verificationNote") or ("" if closed else "not yet verified")
             sev_text = _words(sev).replace("nc", "NC")
             rows.append([
-                self._ref_cell(f["objectId"]),
-                Paragraph(_flag(sev_text) if sev == "major_nc" else escape(sev_text), cell),
-                Paragraph(about, cell), _p(f.get("description"), cell),
-                _p(f.get("rootCause") or ("missing" if sev in ("major_nc", "minor_nc") else ""), cell),
-                _p(f.get("correctiveAction"), cell), _p(pack.user_name(f.get("actionOwner")), cell),
-                _p(f.get("dueDate"), cell), Paragraph(state, cell), Paragraph(closing, cell),
+                self._ref_cell(f["objectId"]), Flag(sev_text) if sev == "major_nc" else sev_text,
+                "\n".join(about), _s(f.get("description")),
+                f.get("rootCause") or ("missing" if sev in ("major_nc", "minor_nc") else ""),
+                _s(f.get("correctiveAction")), pack.user_name(f.get("actionOwner")),
+                _s(f.get("dueDate")), state, closing,
             ])
             if not closed and (sev == "major_nc" or late):
                 flags.append((i, FLAG_RED))
@@ -948,16 +1011,16 @@ class _Builder:
         t = TRAIL
         headers = [_label(t, "at"), "Device · seq", _label(t, "actorName"), _label(t, "action"),
                    "Record", _label(t, "changes"), _label(t, "hash")]
-        rows = []
+        rows: list[list[Any]] = []
         for i, ev in enumerate(pack.trail):
             ref = pack.refs.get(ev.record_id)
             record = f"{ev.record_class} {ref + ' ' if ref else ''}({ev.record_id})"
-            rows.append([_p(_local(ev.at, seconds=True), cell), _p(f"{ev.device_id} · {ev.seq}", cell),
-                         _p(ev.actor_name, cell), _p(ev.action, cell), _p(record, cell),
-                         _p(_changes_text(ev.changes), cell), _p(ev.hash[:16], st["mono"])])
+            rows.append([_local(ev.at, seconds=True).replace(" ", "\n"), f"{ev.device_id}\n{ev.seq}",
+                         ev.actor_name, ev.action, record, _changes_text(ev.changes),
+                         f"{ev.hash[:16]}\n{ev.hash[16:32]}"])
             if i % 200 == 199:
                 self.check()
-        widths = [62, 70, 50, 40, 110, 310, 70]
+        widths = [58, 60, 50, 40, 110, 300, 84]
         return [*out, _table(headers, rows, widths, st)]
 
     # ----------------------------------------------------------------- sign-off
