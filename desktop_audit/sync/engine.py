@@ -103,6 +103,8 @@ class SyncReport:
     quarantined: list[tuple[str, str, str]] = field(default_factory=list)
     files_up: int = 0
     files_down: int = 0
+    full_pulls: list[str] = field(default_factory=list)
+    count_mismatches: list[str] = field(default_factory=list)
     retries: int = 0
     requests: int = 0
     seconds: float = 0.0
@@ -125,6 +127,10 @@ class SyncReport:
         text = "sync: " + ", ".join(parts)
         if self.open_conflicts:
             text += (f"\n{self.open_conflicts} open conflict(s): see `desktop-audit conflicts`")
+        if self.full_pulls:
+            text += "\ncounts differed, pulled again in full: " + ", ".join(self.full_pulls)
+        for line in self.count_mismatches:
+            text += f"\ncount still differs: {line}"
         for cls, oid, reason in self.quarantined:
             text += f"\nnot accepted by the server: {cls} {oid}: {reason}"
         return text
@@ -213,6 +219,8 @@ class SyncEngine:
             if pull:
                 self.pull()
             self.push()
+            if pull:
+                self.check_counts()
         finally:
             self.report.seconds = time.monotonic() - started
             self.report.requests = self.client.requests_made - before
@@ -508,9 +516,29 @@ class SyncEngine:
             self._pull_class(BY_NAME[class_name])
         self._download_files()
 
-    def _pull_class(self, cdef: ClassDef) -> None:
+    def check_counts(self) -> None:
+        """Anki's safeguard: compare what the server has with what is here, class by class;
+        where the server has more than this laptop, pull that class again from the start
+        (what is already here is skipped)."""
+        for class_name in SYNC_ORDER:
+            self._check_cancel()
+            cdef = BY_NAME[class_name]
+            for attempt in range(2):
+                remote = self._call(functools.partial(
+                    self.client.count, cdef.remote_name, {"objectId": {"$exists": True}}))
+                local = self.db.execute(f'SELECT COUNT(*) FROM "{cdef.table}"').fetchone()[0]
+                if remote <= local:
+                    break
+                if attempt == 0:
+                    self.report.full_pulls.append(class_name)
+                    self._pull_class(cdef, from_start=True)
+                else:
+                    self.report.count_mismatches.append(
+                        f"{class_name}: {remote} on the server, {local} here")
+
+    def _pull_class(self, cdef: ClassDef, *, from_start: bool = False) -> None:
         key = f"sync_cursor:{cdef.name}"
-        cursor = self.db.meta(key)
+        cursor = None if from_start else self.db.meta(key)
         start = None
         if cursor:
             start = clock.iso(clock.parse_iso(cursor) - timedelta(milliseconds=OVERLAP_MS))

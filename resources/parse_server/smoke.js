@@ -16,7 +16,7 @@ const HERE = __dirname;
 const APP_ID = process.env.PARSE_APP_ID || 'desktop-audit-dev';
 const MASTER = process.env.PARSE_MASTER_KEY || 'dev-master-key';
 const keep = process.argv.includes('--keep');
-let URL = '';
+let BASE = '';
 let failures = 0;
 
 function server(...args) {
@@ -27,7 +27,7 @@ async function call(method, p, body, { master = false, session = null } = {}) {
   const headers = { 'X-Parse-Application-Id': APP_ID, 'Content-Type': 'application/json' };
   if (master) headers['X-Parse-Master-Key'] = MASTER;
   if (session) headers['X-Parse-Session-Token'] = session;
-  const res = await fetch(URL + p, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(BASE + p, { method, headers, body: body ? JSON.stringify(body) : undefined });
   let json = null;
   try { json = await res.json(); } catch { json = null; }
   return { status: res.status, json };
@@ -66,10 +66,10 @@ async function main() {
   const t0 = process.hrtime.bigint();
   server('start', '--fresh');
   const startMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  URL = server('url');
+  BASE = server('url');
   console.log(`start --fresh: ${startMs.toFixed(0)} ms`);
   const state = path.dirname(server('status').split('\n').find(l => l.startsWith('state:')).slice(7) + '/x');
-  const pid = fs.readFileSync(path.join(state, `parse-${new URL(URL).port}.pid`), 'utf8').trim();
+  const pid = fs.readFileSync(path.join(state, `parse-${new URL(BASE).port}.pid`), 'utf8').trim();
 
   const health = await call('GET', '/health');
   check('/health answers ok', health.status === 200 && health.json.status === 'ok', health);
@@ -181,6 +181,17 @@ async function main() {
   check('master key cannot change a trail event', r.status >= 400, r.json);
   r = await call('DELETE', `/classes/AuditTrailEvent/${evId}`, null, { master: true });
   check('master key cannot delete a trail event', r.status >= 400, r.json);
+
+  // GraphQL beside REST.
+  const gql = await fetch(BASE.replace(/\/parse$/, '/graphql'), {
+    method: 'POST',
+    headers: { 'X-Parse-Application-Id': APP_ID, 'X-Parse-Session-Token': admin,
+      'Content-Type': 'application/json' },
+    body: JSON.stringify({ query: '{ health }' }),
+  });
+  const gqlJson = await gql.json().catch(() => null);
+  check('GraphQL answers at /graphql', gql.status === 200 && gqlJson && gqlJson.data &&
+    gqlJson.data.health === true, gqlJson);
 
   const rss = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
   console.log(`parse server resident memory: ${rss ? Math.round(rss[1] / 1024) : '?'} MB`);

@@ -268,3 +268,52 @@ def test_conflicts_table_lines(team: Team) -> None:
     c = sync_engine.Conflict(7, "AuditFinding", "abc", "rootCause", "a", "b", None, "now")
     assert c.line().startswith("7\t")
     assert json.dumps("a") in c.line() and json.dumps("b") in c.line()
+
+
+def test_a_row_the_cursor_missed_is_found_by_the_count_check(team: Team, server: Server,
+                                                            laptops: Any) -> None:
+    a = team.laptop
+    add_aspect(a, team.site_a, 0)
+    assert a.sync().exit_code == 0
+    b = laptops.join("b", "admin")
+    late = add_aspect(a, team.site_a, 1)
+    assert a.sync().exit_code == 0
+    # As if the row had committed behind b's cursor (late commit, clock step).
+    with b.db.atomic():
+        b.db.set_meta("sync_cursor:AspectImpactLog", "2099-01-01T00:00:00.000Z")
+    report = b.sync()
+    assert report.exit_code == 0
+    assert report.full_pulls == ["AspectImpactLog"]
+    assert late in b.rows("aspect_impact_log")
+
+
+def test_live_query_brings_a_colleagues_finding_within_seconds(team: Team, server: Server,
+                                                               laptops: Any) -> None:
+    import threading
+
+    from desktop_audit.sync.live import LiveQuery
+
+    a = team.laptop
+    assert a.sync().exit_code == 0
+    m = laptops.join("m", "manager")
+    arrived = threading.Event()
+    seen: list[tuple[str, str, str]] = []
+
+    def on_change(event: str, class_name: str, object_id: str) -> None:
+        seen.append((event, class_name, object_id))
+        arrived.set()
+
+    with ParseClient(server.url, APP_ID) as c:
+        c.login("admin", PASSWORD)
+        live = LiveQuery(a.db, c, on_change=on_change)
+        live.start()
+        try:
+            fid = services.raise_finding(m.db, m.actor, site=team.site_a, logType="general",
+                                         severity="minor_nc", description="no bund",
+                                         correctiveAction="build a bund")
+            assert m.sync().exit_code == 0
+            assert arrived.wait(10), live.error
+        finally:
+            live.stop()
+    assert ("create", "AuditFinding", fid) in seen
+    assert fid in a.rows("audit_finding")

@@ -554,3 +554,13 @@ Parse.Cloud.beforeFind('AuditTrailEvent', async req => {
     $or: [{ siteId: { $in: [...actor.sites] } }, { siteId: { $exists: false } }],
   });
 });
+
+// Live Query: a subscriber hears only about the sites they are assigned to.
+for (const className of ['AuditFinding', 'AuditReview']) {
+  Parse.Cloud.beforeSubscribe(className, async req => {
+    if (req.master) return;
+    const actor = await actorOf(req);
+    if (isAdmin(actor)) return;
+    req.query.containedIn('site', sitePointers([...actor.sites]));
+  });
+}
