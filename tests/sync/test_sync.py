@@ -317,3 +317,52 @@ def test_live_query_brings_a_colleagues_finding_within_seconds(team: Team, serve
             live.stop()
     assert ("create", "AuditFinding", fid) in seen
     assert fid in a.rows("audit_finding")
+
+
+def test_a_finding_closed_offline_is_accepted_by_the_server(team: Team, server: Server,
+                                                            laptops: Any) -> None:
+    a = team.laptop
+    legal = services.add_legal_entry(
+        a.db, a.actor, site=team.site_a, referenceCode="EPR-9", requirementTitle="Permit",
+        requirementType="permit", jurisdiction="EA", reviewFrequency="annual",
+        dueDate="2099-01-01", complianceStatus="compliant", owner=team.ids["manager"])
+    fid = services.raise_finding(a.db, a.actor, site=team.site_a, logType="legal",
+                                 sourceId=legal, severity="minor_nc",
+                                 description="permit copy not on site",
+                                 correctiveAction="file a copy", rootCause="no checklist",
+                                 actionOwner=team.ids["coordinator"])
+    assert a.sync().exit_code == 0
+    m = laptops.join("m", "manager")
+    services.close_finding(m.db, m.actor, fid, verificationNote="copy seen in the office")
+    report = m.sync()
+    assert report.exit_code == 0, report.summary()
+    remote = {o["objectId"]: o for o in server.all("AuditFinding")}[fid]
+    assert remote["closed"] is True and remote["closedBy"]["objectId"] == m.actor.id
+    assert a.sync().exit_code == 0
+    assert a.rows("audit_finding")[fid]["closed"] == 1
+
+
+def test_a_refused_change_is_quarantined_not_dropped(team: Team, server: Server,
+                                                     laptops: Any) -> None:
+    a = team.laptop
+    assert a.sync().exit_code == 0
+    f = laptops.join("f", "fieldstaff")
+    # While the field worker is offline, the admin takes them off site A on the server.
+    with server.master() as c:
+        c.request("PUT", f"/users/{f.actor.id}", {"sites": []}, master=True)
+    kit = add_kit(f, team.site_a, 1)
+    report = f.sync()
+    assert report.exit_code == 1
+    assert [q[:2] for q in report.quarantined] == [("SpillKitLog", kit)]
+    assert "not accepted by the server" in report.summary()
+    assert f.db.execute("SELECT COUNT(*) FROM outbox WHERE objectId = ?",
+                        (kit,)).fetchone()[0] >= 1
+    # Assigned again: the next sync delivers it and the quarantine is empty.
+    with server.master() as c:
+        c.request("PUT", f"/users/{f.actor.id}", {"sites": [
+            {"__type": "Pointer", "className": "AuditSite", "objectId": team.site_a}]},
+            master=True)
+    report = f.sync()
+    assert report.exit_code == 0, report.summary()
+    assert kit in {o["objectId"] for o in server.all("SpillKitLog")}
+    assert sync_engine.quarantined(f.db) == []

@@ -410,6 +410,10 @@ async function checkClosing(obj, actor) {
   if (blank(obj.get('verificationNote'))) {
     throw invalid('verificationNote', 'the effectiveness check is required to close');
   }
+  const owner = pointerId(obj.get('actionOwner'));
+  if (owner && owner === (pointerId(obj.get('closedBy')) || actor.id)) {
+    throw invalid('actionOwner', 'the action owner cannot verify and close their own corrective action');
+  }
   const sourceClass = LOG_TYPE_CLASS[obj.get('logType')];
   const sourceId = obj.get('sourceId');
   if (!sourceClass || !sourceId) return;
@@ -439,7 +443,6 @@ async function checkClosing(obj, actor) {
       throw invalid('sourceId', `the latest inspection of kit ${source.get('kitTag')} is not a pass`);
     }
   }
-  void actor;
 }
 
 function checkDerived(className, obj) {
