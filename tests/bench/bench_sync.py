@@ -165,8 +165,8 @@ def run(report: Any) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         site = _laptop(work / "a.sqlite", url)
-        floor = _floor_batch(url, site, "F")
         push = _cli(work / "a.sqlite", "sync", "--server", url, "--quiet")
+        floor = _floor_batch(url, site, "F")
         report.add(f"sync push of {N} new records (whole command, +{N} trail events)", push,
                    floor_name=f"bare /batch of 50, {N} objects", floor_value=floor)
         from desktop_audit.schema import BY_NAME, SYNC_ORDER
