@@ -30,6 +30,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -537,15 +538,14 @@ class SyncEngine:
                         f"{class_name}: {remote} on the server, {local} here")
 
     def _pull_class(self, cdef: ClassDef, *, from_start: bool = False) -> None:
+        """Page through one class; the next page is fetched while this one is stored."""
         key = f"sync_cursor:{cdef.name}"
         cursor = None if from_start else self.db.meta(key)
         start = None
         if cursor:
             start = clock.iso(clock.parse_iso(cursor) - timedelta(milliseconds=OVERLAP_MS))
-        last: tuple[str, str] | None = None
-        seen = 0
-        while True:
-            self._check_cancel()
+
+        def fetch(last: tuple[str, str] | None) -> list[dict[str, Any]]:
             if last is not None:
                 when = {"__type": "Date", "iso": last[0]}
                 where: dict[str, Any] = {"$or": [
@@ -556,20 +556,30 @@ class SyncEngine:
                 where = {"updatedAt": {"$gte": {"__type": "Date", "iso": start}}}
             else:
                 where = {}
-            page = self._call(functools.partial(
+            return list(self._call(functools.partial(
                 self.client.find, cdef.remote_name, where=where, order="updatedAt,objectId",
-                limit=PAGE))
-            if not page:
-                break
-            with self.db.atomic():
-                self._apply_page(cdef, page)
+                limit=PAGE)))
+
+        seen = 0
+        with ThreadPoolExecutor(1, thread_name_prefix="pull") as ahead:
+            pending = ahead.submit(fetch, None)
+            while True:
+                page = pending.result()
+                self._check_cancel()
+                if not page:
+                    break
                 tail = page[-1]
                 last = (wire._iso_of(tail["updatedAt"]) or "", tail["objectId"])
-                self.db.set_meta(key, last[0])
-            seen += len(page)
-            self.progress(f"pull {cdef.name}", seen, seen)
-            if len(page) < PAGE:
-                break
+                more = len(page) >= PAGE
+                if more:
+                    pending = ahead.submit(fetch, last)
+                with self.db.atomic():
+                    self._apply_page(cdef, page)
+                    self.db.set_meta(key, last[0])
+                seen += len(page)
+                self.progress(f"pull {cdef.name}", seen, seen)
+                if not more:
+                    break
 
     def _apply_page(self, cdef: ClassDef, page: list[dict[str, Any]]) -> None:
         """A page of server objects: what is new is inserted in one go, what this laptop
