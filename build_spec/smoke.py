@@ -2,11 +2,13 @@
 
     .venv/bin/python build_spec/smoke.py [dist/desktop-audit]
 
-Every command runs the built executable with an empty environment (like ``env -i``)
-plus only HOME, DESKTOP_AUDIT_HOME (a fresh temporary folder), QT_QPA_PLATFORM=offscreen
-and, where needed, DESKTOP_AUDIT_PASSWORD; from a working directory outside the checkout;
-and with a fontconfig that knows no system fonts, so text in the window renders only from
-the fonts the program brings.  The steps: --version, init, demo, screenshot dashboard
+The folder is first copied elsewhere, under a name with a space and a non-ASCII letter
+(as "Program Files" or a user's folder).  Every command then runs that copy with an empty
+environment (like ``env -i``) plus only HOME, DESKTOP_AUDIT_HOME (a fresh temporary
+folder, non-ASCII too), QT_QPA_PLATFORM=offscreen and, where needed,
+DESKTOP_AUDIT_PASSWORD; from a working directory outside the checkout; and with a
+fontconfig that knows no system fonts, so text in the window renders only from the fonts
+the program brings.  The steps: --version, init, demo, screenshot dashboard
 (the PNG must show anti-aliased text), export-pack (a PDF), and on Linux a check that no
 bundled library is missing or resolved from the build machine's Python.  The install
 folder must be unchanged afterwards (user data goes to the data folder, never beside the
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -171,17 +174,25 @@ class Step:
 
 @dataclass
 class Smoke:
-    folder: Path
+    """Runs the steps against a copy of `built` installed under `work`."""
+
+    built: Path
     work: Path
     log: Callable[[str], None] = print
     steps: list[Step] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # As installed on a laptop: somewhere else than it was built, under a folder name
+        # with a space and a non-ASCII letter, for a user whose home has them too.
+        self.folder = self.work / "Program Files Ł" / NAME
+        self.home = self.work / "home Łukasz"
 
     @property
     def exe(self) -> Path:
         return executable(self.folder)
 
     def run(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
-        env = bare_env(self.work, DESKTOP_AUDIT_PASSWORD=PASSWORD,
+        env = bare_env(self.home, DESKTOP_AUDIT_PASSWORD=PASSWORD,
                        FONTCONFIG_FILE=str(no_system_fonts(self.work / "fontconfig")), **extra_env)
         cwd = self.work / "cwd"
         cwd.mkdir(parents=True, exist_ok=True)
@@ -232,7 +243,7 @@ class Smoke:
         if not link.is_symlink():
             link.symlink_to(self.exe)
         proc = subprocess.run([NAME, "--version"], cwd=self.work, capture_output=True, text=True,
-                              env=bare_env(self.work, PATH=str(link.parent)), timeout=TIMEOUT,
+                              env=bare_env(self.home, PATH=str(link.parent)), timeout=TIMEOUT,
                               check=False)
         assert proc.returncode == 0, f"through a symlink: exit {proc.returncode}: {proc.stderr[-1500:]}"
         return proc.stdout.strip()
@@ -243,18 +254,18 @@ class Smoke:
     def demo(self) -> str:
         out = self.run("--user", ADMIN, "demo").stdout.strip()
         photos = [p for p in (ROOT / "resources" / "demo_photos").iterdir() if p.suffix in (".jpg", ".png")]
-        stored = [p for p in (self.work / "data").rglob("*") if p.suffix in (".jpg", ".png")]
+        stored = [p for p in (self.home / "data").rglob("*") if p.suffix in (".jpg", ".png")]
         assert len(stored) >= len(photos), (f"demo stored {len(stored)} photos of {len(photos)}: "
                                             "are resources/demo_photos bundled?")
         return f"{out.split(': ', 1)[-1]}; {len(stored)} photos"
 
     def screenshot(self) -> str:
-        png = self.work / "dashboard.png"
+        png = self.home / "Documents" / "dashboard.png"
         self.run("--user", ADMIN, "screenshot", "dashboard", "--out", str(png))
         return check_png(png)
 
     def export_pack(self) -> str:
-        pdf = self.work / "pack.pdf"
+        pdf = self.home / "Documents" / "pack Łódź.pdf"
         self.run("--user", ADMIN, "export-pack", "--site", SITE, "--out", str(pdf))
         return check_pdf(pdf)
 
@@ -263,8 +274,15 @@ class Smoke:
         assert not problems, "\n".join(problems[:20])
         return "every bundled library resolves" if sys.platform.startswith("linux") else "not checked here"
 
+    def install(self) -> str:
+        shutil.copytree(self.built, self.folder, symlinks=True)
+        (self.home / "Documents").mkdir(parents=True, exist_ok=True)
+        return f"copied to {self.folder}"
+
     def run_all(self) -> bool:
-        assert self.exe.is_file(), f"no program at {self.exe}: run ./dev build"
+        assert executable(self.built).is_file(), f"no program at {executable(self.built)}: run ./dev build"
+        if not self.step("install", self.install):
+            return False
         before = snapshot(self.folder)
         self.step("--version", self.version)
         if sys.platform != "win32":
