@@ -9,7 +9,8 @@ folder, non-ASCII too), QT_QPA_PLATFORM=offscreen and, where needed,
 DESKTOP_AUDIT_PASSWORD; from a working directory outside the checkout; and with a
 fontconfig that knows no system fonts, so text in the window renders only from the fonts
 the program brings.  The steps: --version, init, demo, screenshot dashboard
-(the PNG must show anti-aliased text), export-pack (a PDF), and on Linux a check that no
+(the PNG must show anti-aliased text), export-pack (a PDF), and on Linux the screenshot
+again on an X server (Xvfb, through the xcb plugin laptops use) and a check that no
 bundled library is missing or resolved from the build machine's Python.  The install
 folder must be unchanged afterwards (user data goes to the data folder, never beside the
 program).  Run by ./dev build and by tests/build/ when a build exists.
@@ -264,6 +265,20 @@ class Smoke:
         self.run("--user", ADMIN, "screenshot", "dashboard", "--out", str(png))
         return check_png(png)
 
+    def screenshot_x11(self) -> str:
+        """The same on a real X server (Xvfb) through the xcb platform plugin laptops use."""
+        png = self.home / "Documents" / "dashboard-x11.png"
+        env = bare_env(self.home, DESKTOP_AUDIT_PASSWORD=PASSWORD, QT_QPA_PLATFORM="xcb",
+                       FONTCONFIG_FILE=str(no_system_fonts(self.work / "fontconfig")))
+        inner = 'exec env -i DISPLAY="$DISPLAY" XAUTHORITY="$XAUTHORITY" "$@"'
+        cmd = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "sh", "-c", inner, "sh",
+               *(f"{k}={v}" for k, v in env.items()),
+               str(self.exe), "--user", ADMIN, "screenshot", "dashboard", "--out", str(png)]
+        proc = subprocess.run(cmd, cwd=self.work / "cwd", capture_output=True, text=True,
+                              encoding="utf-8", errors="replace", timeout=TIMEOUT, check=False)
+        assert proc.returncode == 0, f"exit {proc.returncode}:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}"
+        return check_png(png)
+
     def export_pack(self) -> str:
         pdf = self.home / "Documents" / "pack Łódź.pdf"
         self.run("--user", ADMIN, "export-pack", "--site", SITE, "--out", str(pdf))
@@ -303,6 +318,11 @@ class Smoke:
                 self.step(label, action)
             else:
                 self.log(f"  --   {label:<22} not in this build yet")
+        if "screenshot" in have and sys.platform.startswith("linux"):
+            if shutil.which("xvfb-run"):
+                self.step("screenshot on X11", self.screenshot_x11)
+            else:
+                self.log(f"  --   {'screenshot on X11':<22} not checked: no xvfb-run here")
         self.step("libraries", self.libraries)
 
         def unchanged() -> str:
