@@ -1,0 +1,155 @@
+"""Starting the Qt application: the window loop for `gui`, and offscreen rendering for
+`screenshot`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, QThreadPool
+from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QPainter
+from PySide6.QtWidgets import QApplication, QDialog
+
+from desktop_audit import config
+
+SIZE = (1280, 800)
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    QGuiApplication.setApplicationName("desktop-audit")
+    QGuiApplication.setOrganizationName("desktop-audit")
+    app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setStyle("Fusion")
+    load_fonts()
+    return app
+
+
+def load_fonts() -> None:
+    """Bundled fonts first (a frozen build has no system fonts to rely on), then the system's."""
+    folder = config.asset_path("fonts")
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.ttf")):
+            QFontDatabase.addApplicationFont(str(path))
+    for candidate in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",):
+        if not QFontDatabase.families() and Path(candidate).exists():
+            QFontDatabase.addApplicationFont(candidate)
+    families = QFontDatabase.families()
+    if "DejaVu Sans" in families and sys.platform.startswith("linux"):
+        font = QFont("DejaVu Sans")
+        font.setPointSize(10)
+        QApplication.setFont(font)
+
+
+def ui_settings() -> QSettings:
+    path = config.data_dir() / "window.ini"
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+def run_window(db: Any) -> int:
+    """Sign in (or set up an empty database), then the main window until it closes."""
+    from desktop_audit.services import users
+    from desktop_audit.ui.dialogs.login import FirstRunDialog, LoginDialog
+    from desktop_audit.ui.main_window import MainWindow
+
+    app = make_app()
+    settings = ui_settings()
+    while True:
+        username = str(settings.value("login/username") or "")
+        if not users.count_users(db):
+            first = FirstRunDialog(db)
+            if first.exec() != QDialog.DialogCode.Accepted:
+                return 0
+            if first.choice == "admin" and first.actor is not None:
+                username = first.actor.username
+        login = LoginDialog(db, username=username)
+        if login.exec() != QDialog.DialogCode.Accepted or login.actor is None:
+            return 0
+        settings.setValue("login/username", login.actor.username)
+        window = MainWindow(db, login.actor, settings=settings)
+        signed_out: list[bool] = []
+        window.signed_out.connect(signed_out.append)
+        window.show()
+        app.exec()
+        QThreadPool.globalInstance().waitForDone(5000)
+        if not signed_out:
+            return 0
+
+
+def settle(app: QApplication, rounds: int = 5) -> None:
+    """Let queued work finish: background counts, charts, layouts."""
+    for _ in range(rounds):
+        QThreadPool.globalInstance().waitForDone(10_000)
+        app.processEvents()
+
+
+def render(db: Any, actor: Any, view: str, out: Path) -> Path:
+    """Render one view (or the form of an open finding) at 1280×800 into a PNG."""
+    from desktop_audit.ui.main_window import VIEW_KEYS, MainWindow
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = make_app()
+    window = MainWindow(db, actor, settings=None)
+    window.resize(*SIZE)
+    form_view = view == "finding-form"
+    if not form_view and view not in VIEW_KEYS:
+        from desktop_audit.errors import ValidationError
+
+        raise ValidationError("VIEW", f"unknown view {view!r} (one of {', '.join(VIEW_KEYS)}, "
+                                      "finding-form)")
+    if view == "users" and "users" not in window.keys:
+        from desktop_audit.errors import PermissionDenied
+
+        raise PermissionDenied("only an admin sees the Users view")
+    window.show_view("findings" if form_view else view)
+    window.show()
+    settle(app)
+    image = window.grab()
+    if form_view:
+        dialog = open_finding_form(db, actor, window)
+        dialog.resize(860, 740)
+        dialog.show()
+        settle(app)
+        form = dialog.grab()
+        painter = QPainter(image)
+        painter.fillRect(image.rect(), _shade())
+        x = (image.width() - form.width()) // 2
+        y = (image.height() - form.height()) // 2
+        painter.drawPixmap(x, max(y, 0), form)
+        painter.end()
+        dialog.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not image.save(str(out), "PNG"):
+        from desktop_audit.errors import FileFormatError
+
+        raise FileFormatError(f"cannot write {out}")
+    window.close()
+    settle(app, 1)
+    return out
+
+
+def _shade() -> Any:
+    from PySide6.QtGui import QColor
+
+    return QColor(0, 0, 0, 90)
+
+
+def open_finding_form(db: Any, actor: Any, window: Any) -> Any:
+    """The edit form of the open finding with the most to show (photos, history)."""
+    from desktop_audit.errors import NotFound
+    from desktop_audit.services import visible_site_ids
+
+    sites = visible_site_ids(db, actor)
+    marks = ", ".join("?" for _ in sites) or "NULL"
+    row = db.execute(
+        f'SELECT f."objectId" FROM audit_finding f WHERE f."deletedAt" IS NULL AND f."closed" = 0 '
+        f'AND f."site" IN ({marks}) ORDER BY (SELECT COUNT(*) FROM evidence e WHERE '
+        'e."parentId" = f."objectId") DESC, f."severity", f."updatedAt" DESC LIMIT 1',
+        list(sites)).fetchone()
+    if row is None:
+        raise NotFound("no open finding to show")
+    return window.open_record("AuditFinding", row[0])

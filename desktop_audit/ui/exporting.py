@@ -1,0 +1,73 @@
+"""Export the rows of a list's current filter to .csv or .xlsx, in the import format."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from desktop_audit.errors import Cancelled, FileFormatError
+from desktop_audit.io import tabular
+from desktop_audit.services import engine
+from desktop_audit.ui.listing import ListQuery
+
+
+def export_query(db: Any, query: ListQuery, path: Path, *,
+                 progress: Callable[[int, int], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> int:
+    cdef = query.cdef
+    cols = tabular.export_columns(cdef)
+    fields = {f.name: f for f in cdef.fields}
+    where, params = query.where()
+    total = db.execute(*query.count()).fetchone()[0]
+    sql = (f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{cdef.table}" '
+           f"WHERE {where} ORDER BY {query.order_by()}")
+    keys = tabular._Keys(db)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise FileFormatError(f"{path.name}: export writes .csv or .xlsx files")
+
+    def rows() -> Any:
+        for n, row in enumerate(db.execute(sql, params), start=1):
+            if n % 1000 == 0:
+                if cancelled is not None and cancelled():
+                    raise Cancelled("export cancelled; no file was written")
+                if progress is not None:
+                    progress(n, total)
+            out = []
+            for name, value in zip(cols, row, strict=True):
+                f = fields.get(name)
+                if f is not None:
+                    value = keys.show(f, engine.from_db(f.kind, value))
+                out.append(tabular._cell(value))
+            yield out
+
+    tmp = path.with_name(path.name + ".part")
+    count = 0
+    try:
+        if suffix == ".csv":
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(cols)
+                for row in rows():
+                    writer.writerow(row)
+                    count += 1
+        else:
+            from openpyxl import Workbook
+
+            wb = Workbook(write_only=True)
+            ws = wb.create_sheet(cdef.name[:31])
+            ws.append(cols)
+            for row in rows():
+                ws.append(row)
+                count += 1
+            wb.save(tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        raise FileFormatError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    if progress is not None:
+        progress(count, total)
+    return count

@@ -1,0 +1,254 @@
+"""Lazy table models over SQLite: rows are read a page at a time (fetchMore); filtering,
+search and sorting are SQL, so a list of 200,000 findings opens as fast as its first page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from desktop_audit.domain.actor import Actor
+from desktop_audit.schema import ClassDef
+from desktop_audit.services import common, engine
+from desktop_audit.ui import format as fmt
+from desktop_audit.ui.listing import Column, ListQuery, columns
+
+PAGE = 256
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+RED = QColor("#f8d7da")
+AMBER = QColor("#fff3cd")
+GREEN = QColor("#d1e7dd")
+GREY = QColor("#6c757d")
+
+
+def row_state(class_name: str, row: dict[str, Any], today: str) -> tuple[QColor | None, str]:
+    """The background a row gets and the words that explain it (the tooltip)."""
+    if class_name == "AuditFinding":
+        if row.get("closed"):
+            return None, "closed"
+        due = row.get("dueDate")
+        if due and due < today:
+            return RED, "open and past its due date"
+        if row.get("severity") == "major_nc":
+            return AMBER, "open major nonconformity"
+        return None, "open"
+    if class_name == "LegalRegisterEntry":
+        if row.get("complianceStatus") == "non_compliant":
+            return RED, "non-compliant"
+        due = row.get("dueDate")
+        if due and due < today:
+            return AMBER, "evaluation overdue"
+        if row.get("complianceStatus") == "compliant":
+            return GREEN, "compliant"
+        return None, ""
+    if class_name == "AspectImpactLog":
+        if row.get("significant"):
+            return (RED if row.get("impactRating") == "critical" else AMBER), "significant aspect"
+        return None, ""
+    if class_name == "SpillKitLog":
+        if row.get("inspectionStatus") == "fail":
+            return RED, "failed inspection"
+        if row.get("replenishmentNeeded") or row.get("inspectionStatus") == "needs_attention":
+            return AMBER, "needs attention or replenishment"
+        return None, ""
+    if class_name == "AuditReview":
+        if row.get("reviewStatus") == "approved":
+            return GREEN, "approved"
+        if row.get("reviewStatus") == "completed":
+            return AMBER, "completed, awaiting approval"
+        return None, ""
+    if class_name == "AuditTrailEvent" and row.get("action") == "login_failed":
+        return AMBER, "failed login"
+    if class_name in ("User", "AuditSite") and row.get("active") is False:
+        return None, "inactive"
+    return None, ""
+
+
+class RecordTableModel(QAbstractTableModel):
+    """One class's records as the actor may see them, fetched lazily in pages."""
+
+    refreshed = Signal()
+
+    def __init__(self, db: Any, actor: Actor, cdef: ClassDef, *, page: int = PAGE,
+                 parent: Any = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.actor = actor
+        self.cdef = cdef
+        self.page = page
+        self.cols: list[Column] = columns(cdef)
+        self.names = fmt.Names(db)
+        visible = None if actor.is_admin else common.visible_site_ids(db, actor)
+        self.query = ListQuery(cdef, visible_sites=visible)
+        if cdef.name == "User":
+            self.query.visible_sites = None
+        self._rows: list[tuple[Any, ...]] = []
+        self._done = False
+        self._today = date.today().isoformat()
+        self._kinds = {c.name: c.field.kind if c.field else "string" for c in self.cols}
+        self._field_names = [c.name for c in self.cols]
+        self._cache: dict[int, dict[str, Any]] = {}
+
+    # ---------------------------------------------------------------- filters
+    def set_site(self, site_id: str | None) -> None:
+        self.query.site = site_id or None
+        self.refresh()
+
+    def set_quick(self, key: str | None) -> None:
+        self.query.quick = key or None
+        self.refresh()
+
+    def set_search(self, text: str) -> None:
+        if text.strip() == self.query.search.strip():
+            self.query.search = text
+            return
+        self.query.search = text
+        self.refresh()
+
+    def set_equals(self, values: dict[str, Any]) -> None:
+        self.query.equals = dict(values)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.beginResetModel()
+        self.names.reload(self.db)
+        self._today = date.today().isoformat()
+        self._rows = []
+        self._cache = {}
+        self._done = False
+        self._fetch()
+        self.endResetModel()
+        self.refreshed.emit()
+
+    def _fetch(self) -> int:
+        sql, params = self.query.select(self._field_names, self.page, len(self._rows))
+        rows = self.db.execute(sql, params).fetchall()
+        self._rows.extend(rows)
+        if len(rows) < self.page:
+            self._done = True
+        return len(rows)
+
+    def count_query(self) -> tuple[str, list[Any]]:
+        return self.query.count()
+
+    # ---------------------------------------------------------------- Qt model
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.cols)
+
+    def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._done
+
+    def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._done:
+            return
+        sql, params = self.query.select(self._field_names, self.page, len(self._rows))
+        rows = self.db.execute(sql, params).fetchall()
+        if len(rows) < self.page:
+            self._done = True
+        if rows:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
+            self._rows.extend(rows)
+            self.endInsertRows()
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.cols):
+            col = self.cols[section]
+            if role == Qt.ItemDataRole.DisplayRole:
+                return col.label
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return (col.field.help if col.field and col.field.help else col.label)
+        if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
+            return section + 1
+        return None
+
+    def record(self, row: int) -> dict[str, Any]:
+        """The row's values as stored (lists and booleans decoded)."""
+        cached = self._cache.get(row)
+        if cached is not None:
+            return cached
+        raw = self._rows[row]
+        out: dict[str, Any] = {"objectId": raw[0]}
+        for name, value in zip(self._field_names, raw[1:], strict=True):
+            out[name] = engine.from_db(self._kinds[name], value)
+        if len(self._cache) > 2048:
+            self._cache.clear()
+        self._cache[row] = out
+        return out
+
+    def object_id(self, row: int) -> str:
+        return str(self._rows[row][0])
+
+    def row_of(self, object_id: str) -> int:
+        for n, raw in enumerate(self._rows):
+            if raw[0] == object_id:
+                return n
+        return -1
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        col = self.cols[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            rec = self.record(index.row())
+            value = rec.get(col.name)
+            if col.field is None:
+                return fmt.local_datetime(value)
+            if col.name == "changes" and isinstance(value, dict):
+                return ", ".join(value)
+            if col.name == "siteId":
+                return self.names.sites.get(value, value or "")
+            if col.name == "actor":
+                return self.names.users.get(value, value or "")
+            return fmt.display(col.field, value, self.names)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            colour, _ = row_state(self.cdef.name, self.record(index.row()), self._today)
+            return QBrush(colour) if colour is not None else None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            rec = self.record(index.row())
+            if (self.cdef.name == "AuditFinding" and rec.get("closed")) or rec.get("active") is False:
+                return QBrush(GREY)
+            return None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            _, why = row_state(self.cdef.name, self.record(index.row()), self._today)
+            rec = self.record(index.row())
+            value = rec.get(col.name)
+            text = fmt.display(col.field, value, self.names) if col.field else ""
+            if col.name == "changes" and isinstance(value, dict):
+                text = "\n".join(f"{k}: {v[0]!r} → {v[1]!r}" if isinstance(v, list) and len(v) == 2
+                                 else f"{k}: {v}" for k, v in value.items())
+            return "\n".join(t for t in (text if len(text) > 30 else "", why) if t) or None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col.kind in ("int",):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.FontRole and col.name == self.cdef.key:
+            font = QFont()
+            font.setBold(True)
+            return font
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.cols):
+            return
+        self.query.sort = self.cols[column].name
+        self.query.descending = order == Qt.SortOrder.DescendingOrder
+        self.refresh()
+
+    def sort_section(self) -> tuple[int, Qt.SortOrder]:
+        for n, c in enumerate(self.cols):
+            if c.name == self.query.sort:
+                return n, (Qt.SortOrder.DescendingOrder if self.query.descending
+                           else Qt.SortOrder.AscendingOrder)
+        return -1, Qt.SortOrder.AscendingOrder
+
+    def column_index(self, name: str) -> int:
+        for n, c in enumerate(self.cols):
+            if c.name == name:
+                return n
+        return -1

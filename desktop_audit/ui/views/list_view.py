@@ -1,0 +1,374 @@
+"""The list of one class: site filter, quick filters, search, sort, column chooser, import and
+export of the current filter; Enter or a double-click opens the record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_audit import services
+from desktop_audit.domain.actor import Actor
+from desktop_audit.io import tabular
+from desktop_audit.schema import ClassDef
+from desktop_audit.ui import actions
+from desktop_audit.ui.listing import QUICK_FILTERS, default_hidden
+from desktop_audit.ui.table_models import RecordTableModel
+from desktop_audit.ui.tasks import Task
+
+
+class _EnterOpens(QObject):
+    def __init__(self, view: ListView) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and \
+                event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.view.open_current()
+            return True
+        return False
+
+
+class ListView(QWidget):
+    """One class's list; ``open_record`` asks the window to show a record's form."""
+
+    open_record = Signal(str, str)  # class name, objectId ("" for a new record)
+    count_changed = Signal(int)
+
+    def __init__(self, db: Any, actor: Actor, cdef: ClassDef, *,
+                 settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.actor = actor
+        self.cdef = cdef
+        self.settings = settings
+        self.model = RecordTableModel(db, actor, cdef, parent=self)
+        self.tasks: list[Task] = []
+        self._generation = 0
+        self.total: int | None = None
+
+        box = QVBoxLayout(self)
+        box.setContentsMargins(8, 8, 8, 4)
+        title = QLabel(f"<span style='font-size:16pt; font-weight:600'>{cdef.plural}</span>"
+                       + (f"  <span style='color:#6c757d'>ISO 14001 {cdef.iso_clause}</span>"
+                          if cdef.iso_clause else ""))
+        box.addWidget(title)
+        bar = QHBoxLayout()
+        self.new_button = QPushButton(f"New {cdef.label.lower()}")
+        allowed, reason = actions.can_create(actor, cdef.name)
+        self.new_button.setEnabled(allowed)
+        self.new_button.setToolTip("Ctrl+N" if allowed else reason)
+        self.new_button.clicked.connect(self.new_record)
+        if cdef.name == "AuditTrailEvent":
+            self.new_button.setVisible(False)
+        bar.addWidget(self.new_button)
+        self.site = QComboBox()
+        self.site.setMinimumWidth(200)
+        self.site.addItem("All my sites" if not actor.is_admin else "All sites", None)
+        rows = db.execute('SELECT "objectId", "siteCode", "siteName" FROM audit_site '
+                          'WHERE "deletedAt" IS NULL ORDER BY "siteCode"').fetchall()
+        visible = set(services.visible_site_ids(db, actor))
+        for oid, code, name in rows:
+            if oid in visible:
+                self.site.addItem(f"{code} – {name}", oid)
+        self.site.currentIndexChanged.connect(lambda _i: self._filters_changed())
+        self.site.setVisible(cdef.name not in ("User",))
+        self.site.setToolTip("Show one site only")
+        bar.addWidget(self.site)
+        self.quick = QComboBox()
+        self.quick.addItem("All records", None)
+        for q in QUICK_FILTERS.get(cdef.name, ()):
+            self.quick.addItem(q.label, q.key)
+        self.quick.currentIndexChanged.connect(lambda _i: self._filters_changed())
+        bar.addWidget(self.quick)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._search_changed)
+        bar.addWidget(self.search, 1)
+        self.equals_label = QPushButton()
+        self.equals_label.setVisible(False)
+        self.equals_label.setToolTip("Click to remove this filter")
+        self.equals_label.clicked.connect(lambda: self.set_equals({}))
+        bar.addWidget(self.equals_label)
+        self.columns_button = QToolButton()
+        self.columns_button.setText("Columns")
+        self.columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.columns_menu = QMenu(self)
+        self.columns_button.setMenu(self.columns_menu)
+        bar.addWidget(self.columns_button)
+        self.import_button = QPushButton("Import…")
+        self.import_button.clicked.connect(self.choose_import)
+        can_import = cdef.name in tabular.IMPORTABLE and allowed
+        self.import_button.setEnabled(can_import)
+        self.import_button.setToolTip("Add or update records from a .csv or .xlsx file (all or "
+                                      "nothing)" if can_import else
+                                      (reason or f"{cdef.plural} cannot be imported"))
+        self.import_button.setVisible(cdef.name != "AuditTrailEvent")
+        bar.addWidget(self.import_button)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Write the rows of the current filter to .csv or .xlsx")
+        self.export_button.clicked.connect(self.choose_export)
+        bar.addWidget(self.export_button)
+        box.addLayout(bar)
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(False)
+        self.table.setSortingEnabled(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        header = self.table.horizontalHeader()
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.sectionClicked.connect(self._header_clicked)
+        self.table.doubleClicked.connect(lambda _i: self.open_current())
+        self.table.installEventFilter(_EnterOpens(self))
+        box.addWidget(self.table, 1)
+        self.footer = QLabel()
+        self.footer.setStyleSheet("color: #495057;")
+        box.addWidget(self.footer)
+        self._build_columns_menu()
+        self.model.refreshed.connect(self._after_refresh)
+        self._size_columns()
+        self.model.refresh()
+
+    # ------------------------------------------------------------------ columns
+    def _hidden_key(self) -> str:
+        return f"columns/{self.cdef.name}/hidden"
+
+    def _build_columns_menu(self) -> None:
+        hidden = default_hidden(self.cdef)
+        if self.settings is not None:
+            saved = self.settings.value(self._hidden_key())
+            if isinstance(saved, str):
+                hidden = {h for h in saved.split(",") if h}
+            elif isinstance(saved, list):
+                hidden = set(saved)
+        self.columns_menu.clear()
+        for n, col in enumerate(self.model.cols):
+            act = QAction(col.label, self.columns_menu)
+            act.setCheckable(True)
+            act.setChecked(col.name not in hidden)
+            act.toggled.connect(lambda on, i=n: self.set_column_visible(i, on))
+            self.columns_menu.addAction(act)
+            self.table.setColumnHidden(n, col.name in hidden)
+
+    def set_column_visible(self, index: int, visible: bool) -> None:
+        self.table.setColumnHidden(index, not visible)
+        if self.settings is not None:
+            hidden = [c.name for n, c in enumerate(self.model.cols) if self.table.isColumnHidden(n)]
+            self.settings.setValue(self._hidden_key(), ",".join(hidden))
+
+    def visible_columns(self) -> list[str]:
+        return [c.name for n, c in enumerate(self.model.cols) if not self.table.isColumnHidden(n)]
+
+    def _size_columns(self) -> None:
+        fm = self.table.fontMetrics()
+        for n, col in enumerate(self.model.cols):
+            kind = col.kind
+            width = {"bool": 9, "int": 8, "date": 11, "datetime": 16, "enum": 16, "pointer": 14,
+                     "text": 40, "string": 18}.get(kind, 18)
+            width = max(width, len(col.label) + 3)
+            self.table.setColumnWidth(n, fm.horizontalAdvance("M") * width // 1 * 3 // 4)
+
+    # ------------------------------------------------------------------ filtering
+    def _filters_changed(self) -> None:
+        self.model.query.site = self.site.currentData()
+        self.model.query.quick = self.quick.currentData()
+        self.model.refresh()
+
+    def _search_changed(self, text: str) -> None:
+        self.model.set_search(text)
+
+    def set_filter(self, *, site: str | None = None, quick: str | None = None,
+                   equals: dict[str, Any] | None = None, search: str = "") -> None:
+        """Show the list narrowed as the dashboard asks (one refresh)."""
+        for combo, value in ((self.site, site), (self.quick, quick)):
+            combo.blockSignals(True)
+            i = combo.findData(value)
+            combo.setCurrentIndex(max(i, 0))
+            combo.blockSignals(False)
+        self.search.blockSignals(True)
+        self.search.setText(search)
+        self.search.blockSignals(False)
+        q = self.model.query
+        q.site, q.quick, q.search = self.site.currentData(), self.quick.currentData(), search
+        q.equals = dict(equals or {})
+        self._show_equals()
+        self.model.refresh()
+
+    def set_equals(self, values: dict[str, Any]) -> None:
+        self.model.query.equals = dict(values)
+        self._show_equals()
+        self.model.refresh()
+
+    def _show_equals(self) -> None:
+        eq = self.model.query.equals
+        if eq:
+            text = ", ".join(f"{self.cdef.get(k).label if self.cdef.has(k) else k} = {v}"
+                             for k, v in eq.items())
+            self.equals_label.setText(f"{text}  ✕")
+        self.equals_label.setVisible(bool(eq))
+
+    def _header_clicked(self, section: int) -> None:
+        current, order = self.model.sort_section()
+        if current == section:
+            order = (Qt.SortOrder.AscendingOrder if order == Qt.SortOrder.DescendingOrder
+                     else Qt.SortOrder.DescendingOrder)
+        else:
+            order = Qt.SortOrder.AscendingOrder
+        self.model.sort(section, order)
+
+    def _after_refresh(self) -> None:
+        section, order = self.model.sort_section()
+        self.table.horizontalHeader().setSortIndicator(section, order)
+        self._count()
+
+    def _count(self) -> None:
+        """The number of matching rows is counted off the GUI thread (it can take a full scan)."""
+        self._generation += 1
+        generation = self._generation
+        sql, params = self.model.count_query()
+        shown = self.model.rowCount()
+        more = self.model.canFetchMore()
+        self.footer.setText(f"{shown}{'+' if more else ''} {self.cdef.plural.lower()}"
+                            + (" · counting…" if more else ""))
+        if not more:
+            self.total = shown
+            self.count_changed.emit(shown)
+            return
+        db = self.db
+        task = Task(lambda _p, _c: db.execute(sql, params).fetchone()[0], db=db, parent=self)
+        task.succeeded.connect(lambda n: self._counted(generation, int(n)))
+        task.ended.connect(lambda: self.tasks.remove(task) if task in self.tasks else None)
+        self.tasks.append(task)
+        task.start()
+
+    def _counted(self, generation: int, total: int) -> None:
+        if generation != self._generation:
+            return
+        self.total = total
+        self.footer.setText(f"{total:,} {self.cdef.plural.lower()} match"
+                            f" · showing the first {self.model.rowCount():,}; scroll for more")
+        self.count_changed.emit(total)
+
+    # ------------------------------------------------------------------ records
+    def current_id(self) -> str | None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.object_id(index.row())
+
+    def open_current(self) -> None:
+        oid = self.current_id()
+        if oid:
+            self.open_record.emit(self.cdef.name, oid)
+
+    def new_record(self) -> None:
+        if self.new_button.isEnabled() and self.new_button.isVisible():
+            self.open_record.emit(self.cdef.name, "")
+
+    def reload(self) -> None:
+        current = self.current_id()
+        self.model.refresh()
+        if current:
+            row = self.model.row_of(current)
+            if row >= 0:
+                self.table.selectRow(row)
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    # ------------------------------------------------------------------ files
+    def choose_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, f"Import {self.cdef.plural.lower()}",
+                                              str(Path.home()), "Spreadsheets (*.csv *.xlsx)")
+        if path:
+            self.start_import(Path(path))
+
+    def start_import(self, path: Path, *, show_progress: bool = True) -> Task:
+        from desktop_audit.io.tabular import import_file
+
+        db, actor, name = self.db, self.actor, self.cdef.name
+        task = Task(lambda progress, cancelled: import_file(db, actor, name, path,
+                                                            progress=progress, cancelled=cancelled),
+                    db=db, parent=self)
+        task.succeeded.connect(lambda counts: self._imported(path, counts))
+        task.failed.connect(lambda msg: self._problem(f"{path.name} was not imported", msg))
+        task.was_cancelled.connect(lambda msg: self.footer.setText(msg))
+        self._run(task, f"Importing {path.name}", show_progress)
+        return task
+
+    def _imported(self, path: Path, counts: dict[str, int]) -> None:
+        self.model.refresh()
+        self.footer.setText(f"Imported {path.name}: {counts['created']} created, "
+                            f"{counts['updated']} updated, {counts['unchanged']} unchanged")
+
+    def choose_export(self) -> None:
+        default = str(Path.home() / f"{self.cdef.plural.lower().replace(' ', '-')}.xlsx")
+        path, _ = QFileDialog.getSaveFileName(self, "Export the current list", default,
+                                              "Excel workbook (*.xlsx);;CSV (*.csv)")
+        if path:
+            self.start_export(Path(path))
+
+    def start_export(self, path: Path, *, show_progress: bool = True) -> Task:
+        from copy import deepcopy
+
+        from desktop_audit.ui.exporting import export_query
+
+        db, query = self.db, deepcopy(self.model.query)
+        task = Task(lambda progress, cancelled: export_query(db, query, path, progress=progress,
+                                                             cancelled=cancelled),
+                    db=db, parent=self)
+        task.succeeded.connect(lambda n: self.footer.setText(f"Exported {n:,} rows to {path}"))
+        task.failed.connect(lambda msg: self._problem("Export failed", msg))
+        task.was_cancelled.connect(lambda msg: self.footer.setText(msg))
+        self._run(task, f"Exporting to {path.name}", show_progress)
+        return task
+
+    def _run(self, task: Task, title: str, show_progress: bool) -> None:
+        self.tasks.append(task)
+        task.ended.connect(lambda: self.tasks.remove(task) if task in self.tasks else None)
+        if show_progress:
+            from desktop_audit.ui.widgets.progress import ProgressDialog
+
+            dialog = ProgressDialog(task, title, self)
+            task.start()
+            dialog.open()
+        else:
+            task.start()
+
+    def _problem(self, title: str, message: str) -> None:
+        self.footer.setText(f"{title}: {message}")
+        if self.isVisible():
+            box = QMessageBox(QMessageBox.Icon.Warning, title, message,
+                              QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("problem")
+            box.open()  # not exec(): the window keeps running

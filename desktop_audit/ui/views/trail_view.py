@@ -1,0 +1,68 @@
+"""The whole audit trail with the state of its hash chains (verified off the GUI thread)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from desktop_audit.domain import trail
+from desktop_audit.domain.actor import Actor
+from desktop_audit.schema import TRAIL
+from desktop_audit.ui.tasks import Task
+from desktop_audit.ui.views.list_view import ListView
+
+
+class TrailView(QWidget):
+    def __init__(self, db: Any, actor: Actor, *, settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.setContentsMargins(8, 8, 8, 0)
+        self.state = QLabel("Checking the audit trail…")
+        self.state.setObjectName("trail_state")
+        self.state.setWordWrap(True)
+        row.addWidget(self.state, 1)
+        self.verify_button = QPushButton("Verify again")
+        self.verify_button.clicked.connect(self.verify)
+        row.addWidget(self.verify_button)
+        box.addLayout(row)
+        self.list = ListView(db, actor, TRAIL, settings=settings)
+        self.open_record = self.list.open_record
+        box.addWidget(self.list, 1)
+        self.task: Task | None = None
+        self.ok: bool | None = None
+        self.verify()
+
+    def verify(self) -> None:
+        if self.task is not None and self.task.running:
+            return
+        db = self.db
+        self.verify_button.setEnabled(False)
+        self.task = Task(lambda _p, _c: trail.verify(db), db=db, parent=self)
+        self.task.succeeded.connect(self._verified)
+        self.task.failed.connect(lambda msg: self._show(False, f"The check failed: {msg}"))
+        self.task.start()
+
+    def _verified(self, reports: list[Any]) -> None:
+        problems = [r.problem for r in reports if r.problem]
+        events = sum(r.events for r in reports)
+        if problems:
+            self._show(False, "The audit trail FAILS verification: " + "; ".join(problems))
+        else:
+            self._show(True, f"✓ Audit trail verified: {events:,} events in {len(reports)} "
+                             "device chains; every hash matches, nothing removed or changed.")
+
+    def _show(self, ok: bool, text: str) -> None:
+        self.ok = ok
+        colour = "#d1e7dd" if ok else "#f8d7da"
+        self.state.setStyleSheet(f"background: {colour}; padding: 6px; border-radius: 4px;")
+        self.state.setText(text)
+        self.verify_button.setEnabled(True)
+
+    def reload(self) -> None:
+        self.list.reload()

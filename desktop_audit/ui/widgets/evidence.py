@@ -1,0 +1,166 @@
+"""Photo evidence on a record: add by file dialog or drag and drop, thumbnails, full size,
+captions.  The services store each file once by SHA-256 and refuse anything not a photo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_audit import services
+from desktop_audit.domain import permissions
+from desktop_audit.errors import AuditError
+from desktop_audit.services import evidence as evidence_service
+
+THUMB = 160
+
+
+class PhotoViewer(QDialog):
+    def __init__(self, path: Path, caption: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(caption or path.name)
+        box = QVBoxLayout(self)
+        area = QScrollArea()
+        label = QLabel()
+        pix = QPixmap(str(path))
+        label.setPixmap(pix)
+        area.setWidget(label)
+        area.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(area)
+        if caption:
+            box.addWidget(QLabel(caption))
+        self.resize(min(pix.width() + 40, 1200), min(pix.height() + 80, 900))
+
+
+class EvidencePanel(QWidget):
+    changed = Signal()
+
+    def __init__(self, db: Any, actor: Any, class_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.actor = actor
+        self.class_name = class_name
+        self.object_id: str | None = None
+        self.site_id: str | None = None
+        self.setAcceptDrops(True)
+        box = QVBoxLayout(self)
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        box.addWidget(self.hint)
+        self.list = QListWidget()
+        self.list.setViewMode(QListWidget.ViewMode.IconMode)
+        self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.setGridSize(QSize(THUMB + 24, THUMB + 44))
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.list.setMovement(QListWidget.Movement.Static)
+        self.list.setWordWrap(True)
+        self.list.itemActivated.connect(self._open)
+        self.list.itemDoubleClicked.connect(self._open)
+        box.addWidget(self.list)
+        row = QHBoxLayout()
+        self.add_button = QPushButton("Add photos…")
+        self.add_button.clicked.connect(self._choose)
+        self.caption_button = QPushButton("Edit caption…")
+        self.caption_button.clicked.connect(self._caption)
+        row.addWidget(self.add_button)
+        row.addWidget(self.caption_button)
+        row.addStretch(1)
+        box.addLayout(row)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b02a37;")
+        box.addWidget(self.message)
+
+    def load(self, object_id: str | None, site_id: str | None) -> None:
+        self.object_id = object_id
+        self.site_id = site_id
+        self.list.clear()
+        allowed, reason = permissions.can(self.actor, "evidence_add", site_id=site_id)
+        if object_id is None:
+            allowed, reason = False, "save the record first, then attach photos"
+        self.add_button.setEnabled(allowed)
+        self.add_button.setToolTip(reason or "JPEG or PNG, up to 20 MB; or drop files here")
+        self.caption_button.setEnabled(allowed)
+        self.setAcceptDrops(allowed)
+        if object_id is None:
+            self.hint.setText("Save the record first, then attach photos.")
+            return
+        rows = evidence_service.for_record(self.db, self.class_name, object_id)
+        self.hint.setText(f"{len(rows)} photos. Drop JPEG or PNG files here or use Add photos; "
+                          "double-click a photo to see it full size.")
+        for ev in rows:
+            path = evidence_service.blob_path(self.db, ev["sha256"], ev["mimeType"])
+            pix = QPixmap(str(path))
+            icon = QIcon(pix.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                    Qt.TransformationMode.SmoothTransformation)) if not pix.isNull() \
+                else QIcon()
+            item = QListWidgetItem(icon, ev.get("caption") or ev["fileName"])
+            item.setData(Qt.ItemDataRole.UserRole, ev["objectId"])
+            item.setData(Qt.ItemDataRole.UserRole + 1, str(path))
+            item.setToolTip(f"{ev['fileName']} · {(ev.get('byteSize') or 0) / 1024:.0f} KB")
+            self.list.addItem(item)
+
+    def add_files(self, paths: list[str]) -> list[str]:
+        """Attach each file; returns the messages of those refused."""
+        problems = []
+        for p in paths:
+            try:
+                services.add_evidence(self.db, self.actor, parentClass=self.class_name,
+                                      parentId=self.object_id, path=p)
+            except AuditError as exc:
+                problems.append(str(exc).removeprefix("file: "))
+        self.message.setText("\n".join(problems))
+        self.load(self.object_id, self.site_id)
+        self.changed.emit()
+        return problems
+
+    def _choose(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add photos", str(Path.home()),
+                                                "Photos (*.jpg *.jpeg *.png);;All files (*)")
+        if files:
+            self.add_files(files)
+
+    def _open(self, item: QListWidgetItem) -> None:
+        PhotoViewer(Path(item.data(Qt.ItemDataRole.UserRole + 1)), item.text(), self).exec()
+
+    def _caption(self) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            self.message.setText("Select a photo first.")
+            return
+        text, ok = QInputDialog.getText(self, "Caption", "Caption:", text=item.text())
+        if ok:
+            self.set_caption(item.data(Qt.ItemDataRole.UserRole), text)
+
+    def set_caption(self, evidence_id: str, text: str) -> None:
+        try:
+            services.update_caption(self.db, self.actor, evidence_id, text or None)
+            self.message.setText("")
+        except AuditError as exc:
+            self.message.setText(str(exc))
+        self.load(self.object_id, self.site_id)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls() and self.object_id:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.add_files(paths)
+            event.acceptProposedAction()

@@ -1,0 +1,235 @@
+"""Record forms built from the schema: create, edit, live derived fields, messages at the field,
+refusals per role, and the workflows (close, evaluate, approve, assign)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from desktop_audit import config, services
+from desktop_audit.domain import rules
+from desktop_audit.schema import BY_NAME
+from desktop_audit.services import engine
+from desktop_audit.ui.dialogs import workflows as wf
+from desktop_audit.ui.dialogs.record_form import RecordDialog
+from tests.conftest import World
+from tests.ui.conftest import add_aspect, add_finding, add_legal
+
+
+def form(qtbot: QtBot, w: World, role: str, cls: str, oid: str | None = None,
+         **defaults: object) -> RecordDialog:
+    dialog = RecordDialog(w.db, w.actor(role), BY_NAME[cls], oid, defaults=dict(defaults))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def count(w: World, table: str) -> int:
+    return w.db.execute(f'SELECT COUNT(*) FROM "{table}" WHERE "deletedAt" IS NULL').fetchone()[0]
+
+
+def test_create_an_aspect_and_watch_the_risk_derive_live(qtbot: QtBot, world: World) -> None:
+    dlg = form(qtbot, world, "coordinator", "AspectImpactLog")
+    e = dlg.editors
+    e["site"].set_value(world.site_a)
+    e["aspectCategory"].set_value("releases_to_land")
+    qtbot.keyClicks(e["aspectDescription"].focus_widget(), "Diesel dispensing")
+    qtbot.keyClicks(e["impact"].focus_widget(), "Soil contamination")
+    e["likelihood"].set_value(4)
+    assert e["riskRating"].edit.text() == "–"
+    e["severity"].set_value(4)
+    assert e["riskRating"].edit.text() == "16"
+    assert e["impactRating"].edit.text() == "Critical"
+    assert e["significant"].edit.text() == "Yes"
+    dlg.save_button.click()
+    assert dlg.object_id is not None
+    saved = engine.load(world.db, BY_NAME["AspectImpactLog"], dlg.object_id)
+    assert saved["aspectDescription"] == "Diesel dispensing"
+    assert saved["riskRating"] == 16 and saved["significant"] is True
+    assert saved["loggedBy"] == world.coordinator.id
+    assert "Saved" in dlg.status.text()
+
+
+def test_a_required_number_left_blank_is_reported_at_its_field(qtbot: QtBot, world: World) -> None:
+    dlg = form(qtbot, world, "auditor", "AspectImpactLog")
+    e = dlg.editors
+    e["site"].set_value(world.site_a)
+    e["aspectCategory"].set_value("waste")
+    e["aspectDescription"].set_value("Oily rags")
+    e["impact"].set_value("Hazardous waste")
+    e["severity"].set_value(2)
+    dlg.save_button.click()
+    assert dlg.object_id is None
+    assert count(world, "aspect_impact_log") == 0
+    assert dlg.errors["likelihood"].isVisible()
+    assert dlg.errors["likelihood"].text() == "Is required"
+    assert "likelihood" in dlg.banner.text()
+    e["likelihood"].set_value(3)
+    assert not dlg.errors["likelihood"].isVisible()
+    dlg.save_button.click()
+    assert count(world, "aspect_impact_log") == 1
+
+
+def test_edit_a_legal_entry_and_see_it_in_the_history(qtbot: QtBot, world: World) -> None:
+    oid = add_legal(world)
+    dlg = form(qtbot, world, "coordinator", "LegalRegisterEntry", oid)
+    dlg.editors["jurisdiction"].set_value("Scotland")
+    dlg.save_button.click()
+    assert engine.load(world.db, BY_NAME["LegalRegisterEntry"], oid)["jurisdiction"] == "Scotland"
+    assert dlg.history is not None
+    tree = dlg.history.tree
+    last = tree.topLevelItem(tree.topLevelItemCount() - 1)
+    assert last.text(2) == "Edited" and last.text(1) == "coordinator"
+    change = last.child(0)
+    assert (change.text(2), change.text(3), change.text(4)) == ("Jurisdiction", "England",
+                                                                 "Scotland")
+
+
+def test_field_staff_cannot_edit_someone_elses_entry(qtbot: QtBot, world: World) -> None:
+    oid = add_aspect(world, by="admin")
+    dlg = form(qtbot, world, "field_staff", "AspectImpactLog", oid)
+    assert not dlg.save_button.isEnabled()
+    assert "may only edit their own entries" in dlg.save_button.toolTip()
+    assert "Read only" in dlg.banner.text()
+
+
+def test_field_staff_may_raise_observations_only(qtbot: QtBot, world: World) -> None:
+    dlg = form(qtbot, world, "field_staff", "AuditFinding")
+    e = dlg.editors
+    assert e["severity"].value() == "observation"
+    e["site"].set_value(world.site_a)
+    e["severity"].set_value("major_nc")
+    e["description"].set_value("Bund wall cracked")
+    e["correctiveAction"].set_value("Repair")
+    dlg.save_button.click()
+    assert dlg.object_id is None
+    assert "field staff may raise observations only" in dlg.banner.text()
+    e["severity"].set_value("observation")
+    dlg.save_button.click()
+    assert dlg.object_id is not None
+
+
+def test_a_coordinator_cannot_close_or_approve(qtbot: QtBot, world: World) -> None:
+    oid = add_finding(world)
+    dlg = form(qtbot, world, "coordinator", "AuditFinding", oid)
+    button = dlg.findChild(type(dlg.save_button), "action_close_finding")
+    assert button is not None and not button.isEnabled()
+    assert "a coordinator may not close findings" in button.toolTip()
+
+
+def test_the_spill_kit_checklist_derives_replenishment(qtbot: QtBot, world: World) -> None:
+    dlg = form(qtbot, world, "field_staff", "SpillKitLog")
+    e = dlg.editors
+    e["site"].set_value(world.site_a)
+    e["kitTag"].set_value("SK-9")
+    e["sealStatus"].set_value("intact")
+    assert e["replenishmentNeeded"].edit.text() == "No"
+    checklist = e["missingItems"]
+    checklist.tick("gloves")
+    assert e["replenishmentNeeded"].edit.text() == "Yes"
+    e["inspectionStatus"].set_value("pass")
+    assert dlg.errors["inspectionStatus"].isVisible()
+    assert "cannot pass" in dlg.errors["inspectionStatus"].text()
+    e["inspectionStatus"].set_value("needs_attention")
+    dlg.save_button.click()
+    saved = engine.load(world.db, BY_NAME["SpillKitLog"], dlg.object_id)
+    assert saved["missingItems"] == ["gloves"] and saved["replenishmentNeeded"] is True
+    assert saved["checkedBy"] == world.field_staff.id
+
+
+def test_closing_is_blocked_until_every_rule_holds(qtbot: QtBot, world: World) -> None:
+    aspect = add_aspect(world, status="open")
+    oid = add_finding(world, logType="aspect", sourceId=aspect, severity="major_nc",
+                      actionOwner=world.coordinator.id)
+    finding = engine.load(world.db, BY_NAME["AuditFinding"], oid)
+    dlg = wf.CloseFindingDialog(world.db, world.manager, finding)
+    qtbot.addWidget(dlg)
+    assert not dlg.close_button.isEnabled()
+    text = dlg.rules.text()
+    assert "root cause is required" in text and "verification" in text
+    assert "action status is open" in text
+    dlg.root.setPlainText("No labelling procedure")
+    dlg.verification.setPlainText("Checked all drums on 2 visits")
+    assert not dlg.close_button.isEnabled()
+    assert "root cause" not in dlg.rules.text()
+    services.update_aspect(world.db, world.admin, aspect, actionStatus="controlled")
+    dlg.check()
+    assert dlg.close_button.isEnabled()
+    assert "Every closing rule holds" in dlg.rules.text()
+    dlg.close_button.click()
+    closed = engine.load(world.db, BY_NAME["AuditFinding"], oid)
+    assert closed["closed"] is True and closed["closedBy"] == world.manager.id
+
+
+def test_record_a_legal_evaluation_moves_the_due_date(qtbot: QtBot, world: World) -> None:
+    oid = add_legal(world, due_in=-5, status="not_assessed")
+    entry = engine.load(world.db, BY_NAME["LegalRegisterEntry"], oid)
+    dlg = wf.EvaluationDialog(world.db, world.coordinator, entry)
+    qtbot.addWidget(dlg)
+    dlg.status.setCurrentIndex(dlg.status.findData("compliant"))
+    expected = rules.next_due(date.today(), "annual").isoformat()
+    assert expected in dlg.next_label.text()
+    dlg.submit()
+    after = engine.load(world.db, BY_NAME["LegalRegisterEntry"], oid)
+    assert after["dueDate"] == expected
+    assert after["complianceStatus"] == "compliant"
+    assert after["lastEvaluatedAt"] == date.today().isoformat()
+
+
+def test_approve_a_completed_review(qtbot: QtBot, world: World) -> None:
+    rid = services.plan_review(world.db, world.admin, site=world.site_a,
+                               auditDate=(date.today() - timedelta(days=3)).isoformat(),
+                               leadAuditor=world.auditor.id, scope="Waste")
+    services.update_review(world.db, world.admin, rid, reviewStatus="completed")
+    coord = form(qtbot, world, "coordinator", "AuditReview", rid)
+    button = coord.findChild(type(coord.save_button), "action_approve")
+    assert not button.isEnabled() and "may not approve" in button.toolTip()
+    mgr = form(qtbot, world, "manager", "AuditReview", rid)
+    assert mgr.findChild(type(mgr.save_button), "action_approve").isEnabled()
+    dlg = wf.ApproveDialog(world.db, world.manager, mgr.record)
+    qtbot.addWidget(dlg)
+    dlg.summary.setPlainText("Programme on track")
+    dlg.submit()
+    assert engine.load(world.db, BY_NAME["AuditReview"], rid)["reviewStatus"] == "approved"
+    mgr.after_workflow()
+    assert not mgr.save_button.isEnabled()
+    assert "approved review can no longer be edited" in mgr.save_button.toolTip()
+
+
+def test_assign_a_user_to_sites(qtbot: QtBot, world: World) -> None:
+    user = engine.load(world.db, BY_NAME["User"], world.auditor.id)
+    dlg = wf.AssignSitesDialog(world.db, world.admin, user)
+    qtbot.addWidget(dlg)
+    for i in range(dlg.list.count()):
+        dlg.list.item(i).setCheckState(Qt.CheckState.Checked)
+    dlg.submit()
+    after = engine.load(world.db, BY_NAME["User"], world.auditor.id)
+    assert set(after["sites"]) == {world.site_a, world.site_b}
+
+
+def test_photos_attach_and_non_images_are_refused(qtbot: QtBot, world: World,
+                                                 tmp_path: Path) -> None:
+    oid = add_finding(world)
+    dlg = form(qtbot, world, "auditor", "AuditFinding", oid)
+    panel = dlg.evidence
+    assert panel is not None and panel.add_button.isEnabled()
+    photo = next(config.asset_path("demo_photos").glob("*.jpg"))
+    assert panel.add_files([str(photo)]) == []
+    assert panel.list.count() == 1
+    note = tmp_path / "notes.txt"
+    note.write_text("not a photo")
+    problems = panel.add_files([str(note)])
+    assert problems and "not a JPEG or PNG photo" in panel.message.text()
+    assert panel.list.count() == 1
+    evidence_id = panel.list.item(0).data(Qt.ItemDataRole.UserRole)
+    panel.set_caption(evidence_id, "Drums in the rain")
+    assert panel.list.item(0).text() == "Drums in the rain"
+
+
+def test_a_new_record_has_no_photos_until_saved(qtbot: QtBot, world: World) -> None:
+    dlg = form(qtbot, world, "auditor", "AuditFinding")
+    assert dlg.evidence is not None and not dlg.evidence.add_button.isEnabled()
+    assert "save the record first" in dlg.evidence.add_button.toolTip()

@@ -1,0 +1,96 @@
+"""The lazy table model, without any widget: pages, SQL filters, sort, scope, row state."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt
+
+from desktop_audit import services
+from desktop_audit.schema import BY_NAME
+from desktop_audit.ui.table_models import RED, RecordTableModel
+from tests.conftest import World
+from tests.ui.conftest import add_aspect, add_finding, add_legal
+
+
+def _column(model: RecordTableModel, name: str) -> list[str]:
+    col = model.column_index(name)
+    return [model.data(model.index(r, col)) for r in range(model.rowCount())]
+
+
+def test_pages_load_lazily_and_fetch_more_reads_the_next_page(world: World) -> None:
+    for n in range(25):
+        add_finding(world, text=f"Finding number {n:02d}")
+    model = RecordTableModel(world.db, world.admin, BY_NAME["AuditFinding"], page=10)
+    model.refresh()
+    assert model.rowCount() == 10
+    assert model.canFetchMore(QModelIndex())
+    model.fetchMore(QModelIndex())
+    model.fetchMore(QModelIndex())
+    assert model.rowCount() == 25
+    assert not model.canFetchMore(QModelIndex())
+
+
+def test_search_and_quick_filters_narrow_the_rows_in_sql(world: World) -> None:
+    add_finding(world, text="Bund wall cracked", severity="major_nc")
+    add_finding(world, text="Drum store unlabelled")
+    add_finding(world, text="Old overdue action", due_in=-3)
+    model = RecordTableModel(world.db, world.admin, BY_NAME["AuditFinding"])
+    model.refresh()
+    assert model.rowCount() == 3
+    model.set_search("bund")
+    assert _column(model, "description") == ["Bund wall cracked"]
+    model.set_search("")
+    model.set_quick("past_due")
+    assert _column(model, "description") == ["Old overdue action"]
+    model.set_quick("open_major_nc")
+    assert _column(model, "severity") == ["Major NC"]
+
+
+def test_site_filter_and_what_a_user_may_see(world: World) -> None:
+    add_finding(world, text="On site A")
+    add_finding(world, text="On site B", site=world.site_b)
+    admin = RecordTableModel(world.db, world.admin, BY_NAME["AuditFinding"])
+    admin.refresh()
+    assert admin.rowCount() == 2
+    admin.set_site(world.site_b)
+    assert _column(admin, "description") == ["On site B"]
+    auditor = RecordTableModel(world.db, world.auditor, BY_NAME["AuditFinding"])
+    auditor.refresh()
+    assert _column(auditor, "description") == ["On site A"]
+    assert _column(auditor, "site") == ["PLT-01"]
+
+
+def test_sorting_runs_in_sql_and_values_read_as_people_expect(world: World) -> None:
+    add_aspect(world, likelihood=1, severity=2, text="small")
+    add_aspect(world, likelihood=5, severity=5, text="huge")
+    add_aspect(world, likelihood=3, severity=3, text="middle")
+    model = RecordTableModel(world.db, world.admin, BY_NAME["AspectImpactLog"])
+    model.refresh()
+    assert _column(model, "aspectDescription") == ["huge", "middle", "small"]  # risk, highest first
+    model.sort(model.column_index("riskRating"), Qt.SortOrder.AscendingOrder)
+    assert _column(model, "riskRating") == ["2", "9", "25"]
+    assert _column(model, "impactRating") == ["Low", "Medium", "Critical"]
+    assert _column(model, "significant") == ["No", "No", "Yes"]
+
+
+def test_rows_are_coloured_by_state(world: World) -> None:
+    add_legal(world, code="OK-1", status="compliant")
+    add_legal(world, code="BAD-1", status="non_compliant")
+    model = RecordTableModel(world.db, world.admin, BY_NAME["LegalRegisterEntry"])
+    model.refresh()
+    codes = _column(model, "referenceCode")
+    bad = codes.index("BAD-1")
+    brush = model.data(model.index(bad, 0), Qt.ItemDataRole.BackgroundRole)
+    assert brush.color() == RED
+    assert "non-compliant" in model.data(model.index(bad, 0), Qt.ItemDataRole.ToolTipRole)
+
+
+def test_a_new_record_appears_after_refresh_and_deleted_ones_do_not(world: World) -> None:
+    model = RecordTableModel(world.db, world.admin, BY_NAME["AuditFinding"])
+    model.refresh()
+    assert model.rowCount() == 0
+    oid = add_finding(world)
+    model.refresh()
+    assert model.object_id(0) == oid
+    services.delete_record(world.db, world.admin, "AuditFinding", oid)
+    model.refresh()
+    assert model.rowCount() == 0
