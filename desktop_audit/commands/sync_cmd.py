@@ -32,7 +32,9 @@ def register(sub: Any) -> None:
 
     r = sub.add_parser("resolve", help="resolve a sync conflict")
     r.add_argument("conflict_id", type=int, metavar="ID")
-    r.add_argument("--keep", required=True, choices=("mine", "theirs"))
+    how = r.add_mutually_exclusive_group(required=True)
+    how.add_argument("--keep", choices=("mine", "theirs"))
+    how.add_argument("--value", metavar="TEXT", help="an edited value instead of either")
     r.set_defaults(func=resolve)
 
 
@@ -127,12 +129,21 @@ def sync(ctx: Any) -> int:
                 # Pulled here but never logged in here: the server says who they are.
                 user = session.online_login(client, username, password,
                                             budget=ctx.args.retry_budget)
-                session.remember_password(db, user["objectId"], password)
-                actor = session.actor_of(db, user["objectId"])
+                actor = session.learn_password(db, user["objectId"], password)
             else:
-                actor = auth.login(db, username, password)
-                session.online_login(client, username, password,
-                                     budget=ctx.args.retry_budget)
+                try:
+                    actor = auth.login(db, username, password)
+                except AuthError:
+                    if row is None:
+                        raise
+                    # The password may have been changed on another laptop: the server
+                    # decides, and this laptop learns the new one.
+                    user = session.online_login(client, username, password,
+                                                budget=ctx.args.retry_budget)
+                    actor = session.learn_password(db, user["objectId"], password)
+                else:
+                    session.online_login(client, username, password,
+                                         budget=ctx.args.retry_budget)
             _remember(db, server, app_id)
             report = session.sync(db, client, actor, progress=progress,
                                   retry_budget=ctx.args.retry_budget)
@@ -166,8 +177,9 @@ def resolve(ctx: Any) -> int:
 
     actor = ctx.login()
     db = ctx.open_db()
-    c = do_resolve(db, actor, ctx.args.conflict_id, ctx.args.keep)
-    kept = c.mine if ctx.args.keep == "mine" else c.theirs
+    keep = ctx.args.keep or "edit"
+    c = do_resolve(db, actor, ctx.args.conflict_id, keep, ctx.args.value)
+    kept = c.mine if keep == "mine" else c.theirs if keep == "theirs" else ctx.args.value
     print(f"resolved {c.id}: {c.class_name} {c.object_id} {c.field} = {kept!r} "
-          f"({ctx.args.keep}; pushed at the next sync)")
+          f"({keep}; pushed at the next sync)")
     return 0

@@ -849,5 +849,5 @@ def resolve(db: Database, actor: Actor | None, conflict_id: int, keep: str,
             site_id = c.object_id
         trail.append(db, actor, trail.Entry(
             "resolve", c.class_name, c.object_id, site_id,
-            {c.field: [c.mine, c.theirs], "kept": [None, keep]}))
+            {c.field: [c.mine, c.theirs], "kept": [None, keep if keep != "edit" else chosen]}))
     return c

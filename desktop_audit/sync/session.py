@@ -80,6 +80,19 @@ def remember_password(db: Database, user_id: str, password: str) -> None:
                    (verifier, user_id))
 
 
+def learn_password(db: Database, user_id: str, password: str) -> Actor:
+    """After the server accepted the password: keep its verifier here and journal the
+    login (a login checked online is a login on this laptop too)."""
+    from desktop_audit.domain import trail
+
+    remember_password(db, user_id, password)
+    actor = actor_of(db, user_id)
+    with db.atomic():
+        trail.append(db, actor, trail.Entry("login", "User", actor.id, None,
+                                            {"checked": [None, "online"]}))
+    return actor
+
+
 def actor_of(db: Database, user_id: str) -> Actor:
     from desktop_audit.domain.auth import actor_from_row
     from desktop_audit.schema import BY_NAME

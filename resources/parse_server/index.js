@@ -33,6 +33,8 @@ const options = {
   filesAdapter: new FileSystemAdapter({ filesSubDirectory: '' }),
   fileUpload: { enableForPublic: false, enableForAnonymousUser: false, enableForAuthenticatedUser: true },
   maxUploadSize: '20mb',
+  // Ten wrong passwords in a row lock an account for five minutes.
+  accountLockout: { duration: 5, threshold: 10, unlockOnPasswordReset: true },
   mountGraphQL: true,
   graphQLPath: '/graphql',
   startLiveQueryServer: true,

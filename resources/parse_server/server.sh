@@ -3,7 +3,7 @@
 #   server.sh start [--fresh] | stop | status | url | reset
 # Everything listens on 127.0.0.1. Idempotent: start on a running server is a no-op.
 # `reset` empties every class of a running server (keeps the schema): for tests.
-# Environment: PARSE_PORT (1337), DESKTOP_AUDIT_PG_PORT (54329), PARSE_APP_ID,
+# Environment: PARSE_PORT (1337), DESKTOP_AUDIT_PG_PORT (from the checkout), PARSE_APP_ID,
 # PARSE_MASTER_KEY, DESKTOP_AUDIT_PARSE_DB (database name), DESKTOP_AUDIT_SERVER_STATE
 # (state folder). Several servers (ports) share one PostgreSQL cluster.
 set -euo pipefail
@@ -16,7 +16,8 @@ PGDATA="$STATE/pgdata"
 SOCK="$STATE/sock"
 PARSE_PORT="${PARSE_PORT:-1337}"
 FILES_STATE="$STATE/parse-$PARSE_PORT"
-PG_PORT="${DESKTOP_AUDIT_PG_PORT:-54329}"
+# Each checkout has its own cluster, so its own port (54000-54899, from the checkout's path).
+PG_PORT="${DESKTOP_AUDIT_PG_PORT:-$((54000 + 0x${HASH:0:4} % 900))}"
 APP_ID="${PARSE_APP_ID:-desktop-audit-dev}"
 MASTER_KEY="${PARSE_MASTER_KEY:-dev-master-key}"
 DB_NAME="${DESKTOP_AUDIT_PARSE_DB:-desktop_audit}"
@@ -120,6 +121,10 @@ start_postgres() {
         as_pg "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
     fi
     as_pg mkdir -p "$SOCK"
+    if pg_running && [ "$(sed -n 4p "$PGDATA/postmaster.pid" 2>/dev/null)" != "$PG_PORT" ]; then
+        log "PostgreSQL runs on another port: restarting it on $PG_PORT"
+        as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+    fi
     if ! pg_running; then
         as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$STATE/postgres.log" -w -t 30 \
             -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $SOCK -c fsync=on" start >/dev/null \

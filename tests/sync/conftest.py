@@ -8,6 +8,7 @@ DESKTOP_AUDIT_TEST_SERVER=URL to use a server that is already running elsewhere.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -31,7 +32,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVER_SH = ROOT / "resources" / "parse_server" / "server.sh"
 APP_ID = "desktop-audit-dev"
 MASTER_KEY = "dev-master-key"
-TEST_PORT = os.environ.get("DESKTOP_AUDIT_TEST_PORT", "13370")
+# A port of this checkout's own (other checkouts on the machine run their own tests).
+TEST_PORT = os.environ.get(
+    "DESKTOP_AUDIT_TEST_PORT",
+    str(13400 + int(hashlib.sha1(str(ROOT).encode()).hexdigest()[:4], 16) % 500))
 PASSWORD = "correct-horse-9"
 
 pytestmark = pytest.mark.sync

@@ -206,3 +206,24 @@ def test_cli_conflict_exit_codes_and_resolve(team: Team, server: Server,
                                "--retry-budget", "1", "--quiet"), env=_env(),
                           capture_output=True, text=True, timeout=120)
     assert dead.returncode == 1 and "Traceback" not in dead.stderr
+
+
+def test_a_password_changed_on_another_laptop_is_learnt_at_sync(team: Team, server: Server,
+                                                               laptops: Any) -> None:
+    a = team.laptop
+    assert a.sync().exit_code == 0
+    b = laptops.join("b", "admin")
+    with server.master() as c:
+        c.request("PUT", f"/users/{team.admin.id}", {"password": "a-new-password-1"},
+                  master=True)
+    b.db.close()
+    env = _env()
+    env["DESKTOP_AUDIT_PASSWORD"] = "a-new-password-1"
+    run = subprocess.run(_cli(b, "sync", "--quiet"), env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    from desktop_audit.domain import auth
+    from desktop_audit.store import open_database
+
+    b.db = open_database(b.path)
+    assert auth.login(b.db, "admin", "a-new-password-1").role == "admin"

@@ -152,6 +152,17 @@ def test_same_field_edited_twice_is_a_conflict(team: Team, server: Server,
     local = a.rows("aspect_impact_log")[oid]
     assert local["impact"] == "river"
 
+    # Or an edited value that is neither.
+    services.update_aspect(a.db, a.actor, oid, lifeCycleStage="use")
+    services.update_aspect(b.db, b.actor, oid, lifeCycleStage="disposal")
+    assert a.sync().exit_code == 0
+    assert b.sync().exit_code == 3
+    (c3,) = sync_engine.open_conflicts(b.db)
+    sync_engine.resolve(b.db, b.actor, c3.id, "edit", "use and disposal")
+    assert b.sync().exit_code == 0
+    assert a.sync().exit_code == 0
+    assert a.rows("aspect_impact_log")[oid]["lifeCycleStage"] == "use and disposal"
+
 
 def test_evidence_file_travels_once(team: Team, server: Server, laptops: Any,
                                     tmp_path: Path) -> None:
