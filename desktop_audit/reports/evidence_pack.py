@@ -18,6 +18,7 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -922,27 +923,41 @@ class _Builder:
             return [intro, *self._empty("photos")]
         box_w, box_h = PHOTO_BOX
         cells: list[Any] = []
-        total = len(pack.evidence)
         from desktop_audit.services.evidence import blob_path
 
+        # Scale every distinct photo once, a few at a time (Pillow decodes without the GIL).
+        paths = {str(e.get("sha256") or ""): blob_path(self.db, str(e.get("sha256") or ""),
+                                                       str(e.get("mimeType") or "image/jpeg"))
+                 for e in pack.evidence}
+        failed: dict[str, str] = {}
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            jobs = {sha: pool.submit(photos.scale_for_print, path, box_w, box_h)
+                    for sha, path in paths.items()}
+            try:
+                for n, (sha, job) in enumerate(jobs.items()):
+                    self.check()
+                    self.step(0.02 + 0.13 * n / len(jobs), f"photo {n + 1} of {len(jobs)}")
+                    try:
+                        self.images[sha] = job.result()
+                    except (OSError, ValueError) as exc:
+                        self.images[sha] = None
+                        failed[sha] = ("missing" if isinstance(exc, FileNotFoundError)
+                                       else "unreadable")
+            except BaseException:
+                for job in jobs.values():
+                    job.cancel()
+                raise
         for n, e in enumerate(pack.evidence):
-            self.check()
-            self.step(0.02 + 0.13 * n / total, f"photo {n + 1} of {total}")
             sha = str(e.get("sha256") or "")
-            if sha not in self.images:
-                path = blob_path(self.db, sha, str(e.get("mimeType") or "image/jpeg"))
-                try:
-                    self.images[sha] = photos.scale_for_print(path, box_w, box_h)
-                except (OSError, ValueError) as exc:
-                    self.images[sha] = None
-                    reason = "file missing" if isinstance(exc, FileNotFoundError) else "file unreadable"
-                    self.warnings.append(
-                        f"Photo {e.get('fileName')} ({self._record_line(e)}): {reason}; "
-                        f"a placeholder is printed instead. SHA-256 {sha}.")
+            if sha in failed and not any(sha in w for w in self.warnings):
+                self.warnings.append(
+                    f"Photo {e.get('fileName')} ({self._record_line(e)}): file {failed[sha]}; "
+                    f"a placeholder is printed instead. SHA-256 {sha}.")
             scaled = self.images[sha]
             picture: Flowable
             if scaled is None:
-                picture = _Placeholder(box_w, box_h * 0.6, f"Photo file missing: {e.get('fileName')}")
+                picture = _Placeholder(box_w, box_h * 0.6,
+                                       f"Photo file {failed.get(sha, 'missing')}: {e.get('fileName')}")
             else:
                 ratio = min(box_w / scaled.width, box_h / scaled.height)
                 picture = Image(io.BytesIO(scaled.data), width=scaled.width * ratio,
