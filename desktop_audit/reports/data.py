@@ -323,9 +323,10 @@ def _trail_rows(db: Database, site_id: str, as_of: str, period: Period) -> list[
 def _sync_state(db: Database, as_of: str) -> tuple[str | None, int]:
     """(last sync at or before as_of, data records changed since and not synced by as_of)."""
     candidates = []
-    meta = db.meta("last_sync_at")
-    if meta and meta <= as_of:
-        candidates.append(meta)
+    for key in ("sync_last_at", "last_sync_at"):  # the sync engine's key, and the older name
+        meta = db.meta(key)
+        if meta and meta <= as_of:
+            candidates.append(meta)
     row = db.execute('SELECT max("at") FROM audit_trail_event WHERE "action" = ? AND "at" <= ?',
                      ("sync", as_of)).fetchone()
     if row and row[0]:

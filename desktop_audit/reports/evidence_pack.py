@@ -470,7 +470,7 @@ def _table(headers: Sequence[str], rows: list[list[Any]], widths: Sequence[float
         style.append(("ALIGN", (col, 1), (col, -1), "RIGHT"))
     for row_index, tint in flags:
         style.append(("BACKGROUND", (0, row_index + 1), (-1, row_index + 1), tint))
-    table = LongTable([head, *rows], colWidths=widths, repeatRows=1)
+    table = LongTable([head, *rows], colWidths=widths, repeatRows=1, splitInRow=1)
     table.setStyle(_tstyle(style))
     return table
 
@@ -936,7 +936,7 @@ class _Builder:
             try:
                 for n, (sha, job) in enumerate(jobs.items()):
                     self.check()
-                    self.step(0.02 + 0.13 * n / len(jobs), f"photo {n + 1} of {len(jobs)}")
+                    self.step(0.10 + 0.05 * n / len(jobs), f"photo {n + 1} of {len(jobs)}")
                     try:
                         self.images[sha] = job.result()
                     except (OSError, ValueError) as exc:
@@ -1233,8 +1233,10 @@ def export_pack(db: Database, actor: Actor, site_id: str, out_path: str | os.Pat
     except ValueError:
         raise ValidationError("as-of", f"{as_of!r} is not a date or time (ISO 8601)") from None
     if stamp > clock.now_iso():
-        raise ValidationError("as-of", f"{stamp} is in the future; a pack describes records "
-                                       "that exist")
+        hint = (" (a date means the end of that day; give a time for today)"
+                if isinstance(as_of, str) and len(as_of.strip()) == 10 else "")
+        raise ValidationError("as-of", f"{stamp} is in the future{hint}; a pack describes "
+                                       "records as they stood at a time already past")
     chosen = list(SECTIONS) if sections is None else [s for s in SECTIONS if s in set(sections)]
     unknown = set(sections or ()) - set(SECTIONS)
     if unknown:

@@ -248,6 +248,7 @@ def test_sections_subset_progress_and_cancel(demo_db: Database, tmp_path: Path) 
     assert "1 Findings and corrective actions" in full and "2 Sign-off" in full
     assert "Photo evidence" not in full
     assert seen[-1] == 1.0 and all(0.0 <= f <= 1.0 for f in seen) and len(seen) > 5
+    assert seen == sorted(seen)  # a progress bar never goes back
     calls = {"n": 0}
 
     def cancel() -> bool:
@@ -324,3 +325,30 @@ def test_cli_writes_the_pack(demo_path: Path, tmp_path: Path, monkeypatch: pytes
     assert code == 0 and out.exists()
     assert hashlib.sha256(out.read_bytes()).hexdigest() in stdout
     assert "Riverside Chemical Plant" in text(out, first=1, last=1)
+
+
+def test_cover_counts_changes_since_the_last_sync(demo_db: Database, tmp_path: Path) -> None:
+    never, _ = _export(demo_db, tmp_path, "never.pdf")
+    assert "never synced" in text(never, first=1, last=1)
+    synced = clock.now() - timedelta(seconds=1)
+    with demo_db.atomic():
+        demo_db.set_meta("sync_last_at", clock.iso(synced))
+    services.update_aspect(demo_db, actor(demo_db, "admin"),
+                           demo_db.execute('SELECT "objectId" FROM aspect_impact_log WHERE '
+                                           '"site" = ? LIMIT 1',
+                                           (site_id(demo_db, "DEP-02"),)).fetchone()[0],
+                           controlMeasure="Edited after the sync")
+    pdf, _ = _export(demo_db, tmp_path, "synced.pdf")
+    cover = text(pdf, first=1, last=1)
+    assert "1 record changed on this computer and not yet synced" in cover
+    assert synced.astimezone().strftime("%Y-%m-%d %H:%M:%S") in cover
+
+
+def test_text_longer_than_a_page_splits_across_pages(demo_db: Database, tmp_path: Path) -> None:
+    long = " ".join(f"step{i} of the spill response procedure was reviewed" for i in range(700))
+    services.raise_finding(demo_db, actor(demo_db, "admin"), site=site_id(demo_db, "DEP-02"),
+                           logType="general", severity="observation", description=long,
+                           correctiveAction="Shorten the procedure")
+    pdf, _ = _export(demo_db, tmp_path, sections=["findings"])
+    flat = " ".join(text(pdf, layout=False).split())
+    assert "step0 of the spill" in flat and "step699 of the spill response" in flat
