@@ -355,3 +355,17 @@ def utc_now_after(as_of: str) -> str:
 
 def as_utc(value: str) -> datetime:
     return clock.parse_iso(value).astimezone(UTC)
+
+
+def review_choices(db: Database, site_id: str) -> list[tuple[str, str]]:
+    """(objectId, label) of the site's audit reviews, newest first, for an export dialog."""
+    rows = db.execute('SELECT "objectId", "auditDate", "reviewStatus", "scope" FROM audit_review '
+                      'WHERE "site" = ? AND "deletedAt" IS NULL ORDER BY "auditDate" DESC, '
+                      '"objectId"', (site_id,)).fetchall()
+    out = []
+    for oid, day, status, scope in rows:
+        label = f"{day} · {str(status or '').replace('_', ' ')}"
+        if scope:
+            label += f" · {scope if len(scope) <= 60 else scope[:59] + '…'}"
+        out.append((str(oid), label))
+    return out

@@ -604,7 +604,7 @@ class _Builder:
         major = sum(1 for f in open_f if f.get("severity") == "major_nc")
         photos_n = len(pack.evidence)
         col = FRAME_W / 2 - 12
-        counts = [
+        counts: list[tuple[str, int | str, str]] = [
             ("Aspects in the register", len(pack.aspects), f"{sig} significant"),
             ("Spill kit inspections in the period", len(pack.spill_kits),
              f"{fails} failed · {refill} needing replenishment"),
@@ -615,6 +615,9 @@ class _Builder:
             ("Photos", photos_n, f"{len(self.warnings)} missing" if self.warnings else ""),
             ("Audit trail events in the period", len(pack.trail), self._chain_word()),
         ]
+        left_out = {"Photos": "photos", "Audit trail events in the period": "trail"}
+        counts = [(a, "–", "section not included in this pack") if left_out.get(a, "summary")
+                  not in self.sections else (a, b, c) for a, b, c in counts]
         table = Table([[_p("Record", st["cell_head"]), _p("Count", st["cell_head"]),
                         _p("Of which", st["cell_head"])]]
                       + [[_p(a, st["cell"]), _p(b, st["cell_num"]), _p(c, st["cell"])]

@@ -352,3 +352,12 @@ def test_text_longer_than_a_page_splits_across_pages(demo_db: Database, tmp_path
     pdf, _ = _export(demo_db, tmp_path, sections=["findings"])
     flat = " ".join(text(pdf, layout=False).split())
     assert "step0 of the spill" in flat and "step699 of the spill response" in flat
+
+
+def test_review_choices_for_a_dialog(demo_db: Database) -> None:
+    from desktop_audit.reports import review_choices
+
+    choices = review_choices(demo_db, site_id(demo_db, "DEP-02"))
+    assert len(choices) == 2
+    assert any("approved" in label for _, label in choices)
+    assert choices[0][1] >= choices[1][1]  # newest first
