@@ -310,7 +310,6 @@ def _demo_scale_20(report: Any, work: Path) -> None:
                             "audit_review", "audit_finding"))
     con.close()
     walls, rss_all, pages = [], [], ""
-    floors = []
     for n in range(REPEAT):
         out = work / f"demo{n}.pdf"
         stdout, _, wall, rss = _spawn([*cli, "--user", "coordinator", "export-pack", "--site",
@@ -319,15 +318,12 @@ def _demo_scale_20(report: Any, work: Path) -> None:
         walls.append(wall)
         rss_all.append(rss)
         pages = stdout.split(":")[1].split(",")[0].strip() if ":" in stdout else "?"
-        from desktop_audit import clock
-
-        fl, _, _ = _run_child("floor", str(db_path), sid, str(work / f"demofloor{n}.pdf"),
-                              clock.now_iso())
-        floors.append(fl["seconds"])
     report.add("export-pack, demo --scale 20 site DEP-02 (whole command)", statistics.median(walls),
-               "s", floor_name="bare ReportLab doc, same rows + print-size photos",
-               floor_value=statistics.median(floors),
-               note=f"limit 20 s; {records} records, {pages}; peak RSS {max(rss_all):.0f} MB")
+               "s", note=f"limit 20 s; {records} records, {pages}; start, login (argon2id), "
+                         f"export; peak RSS {max(rss_all):.0f} MB")
+    _measure(report, "export_pack, demo --scale 20 site DEP-02",
+             "bare ReportLab doc, same rows + print-size photos", db_path, sid, work,
+             f"{records} records")
 
 
 def run(report: Any) -> None:
