@@ -133,11 +133,15 @@ def child_floor(db_path: str, site_id: str, out: str, as_of: str, images: str = 
     doc = SimpleDocTemplate(out, pagesize=page)
     story: list[Any] = []
     for headers, body in tables:
-        width = doc.width / len(headers)
-        cells = [[c if len(c) * 7 <= width - 12 or stringWidth(c, "Helvetica", 7) <= width - 12
-                  else Paragraph(escape(c), style) for c in row] for row in body]
-        story += [LongTable([headers, *cells], colWidths=[width] * len(headers), repeatRows=1),
-                  PageBreak()]
+        # Columns as wide as their average text (so long text wraps least), at least 30 pt.
+        mean = [max(6.0, sum(len(r[j]) for r in body) / max(1, len(body)))
+                for j in range(len(headers))]
+        widths = [max(30.0, doc.width * m / sum(mean)) for m in mean]
+        widths = [w * doc.width / sum(widths) for w in widths]
+        cells = [[c if len(c) * 7 <= w - 12 or stringWidth(c, "Helvetica", 7) <= w - 12
+                  else Paragraph(escape(c), style) for c, w in zip(row, widths, strict=True)]
+                 for row in body]
+        story += [LongTable([headers, *cells], colWidths=widths, repeatRows=1), PageBreak()]
     for path in photos:
         story.append(Image(str(path), width=doc.width / 3, height=doc.width / 4))
     doc.build(story)
