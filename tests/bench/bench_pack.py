@@ -128,15 +128,19 @@ def child_floor(db_path: str, site_id: str, out: str, as_of: str, images: str = 
     rl_config.useA85 = 0  # the same stream setting as the pack
 
     started = time.perf_counter()
-    style = getSampleStyleSheet()["BodyText"].clone("cell", fontSize=7, leading=8.5)
+    style = getSampleStyleSheet()["BodyText"].clone("cell", fontSize=7, leading=8.5,
+                                                    splitLongWords=0)
     page = landscape(A4)
     doc = SimpleDocTemplate(out, pagesize=page)
     story: list[Any] = []
     for headers, body in tables:
-        # Columns as wide as their average text (so long text wraps least), at least 30 pt.
+        # Columns shared by their average text length, never narrower than their longest
+        # word (as a person laying the table out by hand would), then fitted to the page.
         mean = [max(6.0, sum(len(r[j]) for r in body) / max(1, len(body)))
                 for j in range(len(headers))]
-        widths = [max(30.0, doc.width * m / sum(mean)) for m in mean]
+        longest = [max([len(w) for r in body[:200] for w in r[j].split()] + [len(headers[j])])
+                   for j in range(len(headers))]
+        widths = [max(doc.width * m / sum(mean), 4.2 * n + 12) for m, n in zip(mean, longest, strict=True)]
         widths = [w * doc.width / sum(widths) for w in widths]
         cells = [[c if len(c) * 7 <= w - 12 or stringWidth(c, "Helvetica", 7) <= w - 12
                   else Paragraph(escape(c), style) for c, w in zip(row, widths, strict=True)]
