@@ -35,4 +35,5 @@ def test_the_built_program_passes_the_smoke_test(tmp_path: Path) -> None:
     run = smoke.Smoke(smoke.DIST, tmp_path, log=lines.append)
     assert run.run_all(), "\n".join(lines)
     names = {s.name for s in run.steps}
-    assert {"--version", "init", "demo", "libraries", "install folder intact"} <= names
+    assert {"--version", "init", "demo", "screenshot dashboard", "export-pack", "libraries",
+            "install folder intact"} <= names
