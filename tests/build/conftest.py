@@ -1,6 +1,6 @@
 """tests/build/: the checks of build_spec/smoke.py, and the built program when there is one.
 
-test_bundle.py needs dist/desktop-audit/ (made by ./dev build, which takes minutes, so
+test_bundle.py needs dist/desktop-audit/ (made by ./dev build, which takes a minute or more, so
 ./dev test never builds it).  Without a build it is not collected at all: nothing about
 the bundle is reported as passing when no bundle was tested.
 """
