@@ -783,7 +783,8 @@ class _Builder:
         intro = self._intro(
             f"The register of compliance obligations as it stood on {pack.today.isoformat()} "
             f"(the generation date). An evaluation is OVERDUE when its next due date is in the "
-            f"past. Non-compliant entries are shaded red, overdue and partially compliant ones amber.")
+            f"past. Non-compliant entries are shaded red; overdue, partially compliant and never "
+            f"assessed ones amber.")
         if not pack.legal:
             return [intro, *self._empty("legal register entries")]
         lg = LEGAL
@@ -804,6 +805,9 @@ class _Builder:
                 tint = FLAG_RED
             elif status == "partially_compliant":
                 marks.append("PARTIAL")
+                tint, color = FLAG_AMBER, AMBER_TEXT
+            elif status in (None, "not_assessed"):
+                marks.append("NOT ASSESSED")
                 tint, color = FLAG_AMBER, AMBER_TEXT
             if _legal_overdue(e, pack.today):
                 marks.append("OVERDUE")
@@ -864,7 +868,8 @@ class _Builder:
         today = pack.today.isoformat()
         headers = ["Ref", _label(fd, "severity"), _label(fd, "logType"), _label(fd, "description"),
                    _label(fd, "rootCause"), _label(fd, "correctiveAction"), _label(fd, "actionOwner"),
-                   _label(fd, "dueDate"), "State", "Closing and " + _label(fd, "verificationNote").lower()]
+                   f"{_label(fd, 'dueDate')} / raised", "State",
+                   "Closing and " + _label(fd, "verificationNote").lower()]
         rows: list[list[Any]] = []
         flags = []
         for i, f in enumerate(pack.findings):
@@ -893,7 +898,8 @@ class _Builder:
                 "\n".join(about), _s(f.get("description")),
                 f.get("rootCause") or ("missing" if sev in ("major_nc", "minor_nc") else ""),
                 _s(f.get("correctiveAction")), pack.user_name(f.get("actionOwner")),
-                _s(f.get("dueDate")), state, closing,
+                f"{f.get('dueDate') or 'no due date'}\nraised\n{_local(f.get('createdAt'))[:10]}",
+                state, closing,
             ])
             if not closed and (sev == "major_nc" or late):
                 flags.append((i, FLAG_RED))
@@ -901,7 +907,7 @@ class _Builder:
                 flags.append((i, FLAG_AMBER))
             if i % 200 == 199:
                 self.check()
-        widths = [44, 56, 56, 126, 96, 126, 60, 50, 50, 126]
+        widths = [44, 56, 66, 122, 94, 122, 60, 52, 50, 124]
         return [intro, _table(headers, rows, widths, st, flags=flags)]
 
     # ----------------------------------------------------------------- photos
