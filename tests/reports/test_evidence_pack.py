@@ -361,3 +361,25 @@ def test_review_choices_for_a_dialog(demo_db: Database) -> None:
     assert len(choices) == 2
     assert any("approved" in label for _, label in choices)
     assert choices[0][1] >= choices[1][1]  # newest first
+
+
+def test_markup_characters_print_as_typed(demo_db: Database, tmp_path: Path) -> None:
+    admin = actor(demo_db, "admin")
+    sid = site_id(demo_db, "DEP-02")
+    services.update_site(demo_db, admin, sid, siteName="Smith & Sons <Depot> \"B\"")
+    services.raise_finding(demo_db, admin, site=sid, logType="general", severity="observation",
+                           description="Label says <b>oil</b> & 5 > 3", correctiveAction="Relabel")
+    pdf, _ = _export(demo_db, tmp_path)
+    flat = " ".join(text(pdf, layout=False).split())
+    assert "Smith & Sons <Depot> \"B\"" in flat
+    assert "Label says <b>oil</b> & 5 > 3" in flat
+    assert info(pdf)["Title"].startswith("Evidence pack: Smith & Sons <Depot> \"B\"")
+
+
+def test_as_of_must_be_a_time(demo_db: Database, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="not a date or time"):
+        _export(demo_db, tmp_path, as_of="yesterday")
+    with pytest.raises(ValidationError, match="end of that day"):
+        _export(demo_db, tmp_path, as_of=(clock.today() + timedelta(days=1)).isoformat())
+    with pytest.raises(NotFound, match="did not exist"):  # the demo site was made today
+        _export(demo_db, tmp_path, as_of=(clock.today() - timedelta(days=1)).isoformat())
