@@ -79,6 +79,12 @@ SYNC_TABLES = (
 )
 
 
+def pending_count(db: Database) -> int:
+    """Records changed here and not yet confirmed by the server."""
+    return int(db.execute(
+        'SELECT COUNT(DISTINCT "className" || \':\' || "objectId") FROM outbox').fetchone()[0])
+
+
 def ensure_tables(db: Database) -> None:
     """The sync's own bookkeeping tables (conflicts, quarantine); idempotent."""
     with db.atomic():
@@ -238,9 +244,7 @@ class SyncEngine:
     # ------------------------------------------------------------------ push
 
     def pending(self) -> int:
-        return int(self.db.execute(
-            'SELECT COUNT(DISTINCT "className" || \':\' || "objectId") FROM outbox'
-        ).fetchone()[0])
+        return pending_count(self.db)
 
     def push(self) -> None:
         total = self.pending()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -126,6 +127,7 @@ def join(db_path: Path, client: ParseClient, username: str, password: str, *,
     may see, and keep their verifier so they can work offline from now on."""
     from desktop_audit.store import open_database
 
+    started = time.monotonic()
     user = online_login(client, username, password, budget=retry_budget)
     db = (open_db or open_database)(db_path, create=True)
     engine = SyncEngine(db, client, progress=progress, cancel=cancel,
@@ -141,4 +143,5 @@ def join(db_path: Path, client: ParseClient, username: str, password: str, *,
     report.pulled += engine.report.pulled
     report.files_down += engine.report.files_down
     report.merged += engine.report.merged
+    report.seconds = time.monotonic() - started
     return db, report

@@ -377,3 +377,30 @@ def test_a_refused_change_is_quarantined_not_dropped(team: Team, server: Server,
     assert report.exit_code == 0, report.summary()
     assert kit in {o["objectId"] for o in server.all("SpillKitLog")}
     assert sync_engine.quarantined(f.db) == []
+
+
+def test_status_and_sync_now_for_the_app(team: Team, server: Server) -> None:
+    import threading
+
+    from desktop_audit.errors import Cancelled
+    from desktop_audit.sync import status
+
+    a = team.laptop
+    add_aspect(a, team.site_a, 0)
+    st = status.sync_status(a.db)
+    assert st.settings.server is None and st.last_sync_at is None and st.pending > 0
+    assert not status.is_online(a.db)
+    status.save_settings(a.db, status.SyncSettings(server.url, APP_ID))
+    assert status.is_online(a.db)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        status.sync_now(a.db, a.actor, PASSWORD, cancel=stop)
+    seen: list[tuple[str, int, int]] = []
+    report = status.sync_now(a.db, a.actor, PASSWORD,
+                             progress=lambda stage, done, total: seen.append((stage, done,
+                                                                             total)))
+    assert report.exit_code == 0
+    assert any(stage == "push" and done == total and total > 0 for stage, done, total in seen)
+    st = status.sync_status(a.db)
+    assert st.pending == 0 and st.last_sync_at and st.conflicts == [] and st.quarantined == []

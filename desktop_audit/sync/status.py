@@ -1,0 +1,96 @@
+"""What a Sync view shows and does, without Qt: settings, state, Sync now, online or not.
+
+A GUI runs ``sync_now`` in a worker (it reports progress through a callback and stops
+at the next step when its cancel event is set) and reads ``sync_status`` to show
+the last sync, pending changes, quarantined changes and open conflicts.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from desktop_audit.errors import SyncError
+from desktop_audit.sync import session
+from desktop_audit.sync.engine import (
+    Conflict,
+    Progress,
+    SyncReport,
+    ensure_tables,
+    open_conflicts,
+    pending_count,
+    quarantined,
+)
+from desktop_audit.sync.parse_client import ParseClient
+
+if TYPE_CHECKING:
+    from desktop_audit.domain.actor import Actor
+    from desktop_audit.store.db import Database
+
+
+@dataclass
+class SyncSettings:
+    server: str | None
+    app_id: str
+    key_env: str | None = None
+
+
+@dataclass
+class SyncStatus:
+    settings: SyncSettings
+    last_sync_at: str | None
+    pending: int
+    conflicts: list[Conflict] = field(default_factory=list)
+    quarantined: list[tuple[str, str, int, str, str]] = field(default_factory=list)
+
+
+def settings(db: Database) -> SyncSettings:
+    return SyncSettings(db.meta("sync_server"), db.meta("sync_app_id") or session.DEFAULT_APP_ID,
+                        db.meta("sync_key_env"))
+
+
+def save_settings(db: Database, new: SyncSettings) -> None:
+    if not new.server:
+        raise SyncError("a server URL is needed, e.g. http://127.0.0.1:1337/parse")
+    ParseClient(new.server, new.app_id)  # refuses a URL that is not one
+    with db.atomic():
+        db.set_meta("sync_server", new.server)
+        db.set_meta("sync_app_id", new.app_id)
+        db.set_meta("sync_key_env", new.key_env or "")
+
+
+def sync_status(db: Database) -> SyncStatus:
+    ensure_tables(db)
+    return SyncStatus(settings(db), db.meta("sync_last_at"),
+                      pending_count(db),
+                      open_conflicts(db), quarantined(db))
+
+
+def is_online(db: Database, timeout: float = 2.0) -> bool:
+    """Whether the configured server answers its health check now."""
+    s = settings(db)
+    if not s.server:
+        return False
+    with session.make_client(s.server, s.app_id, key_env=s.key_env or None,
+                             timeout=timeout) as client:
+        return client.health()
+
+
+def sync_now(db: Database, actor: Actor, password: str, *,
+             progress: Progress | None = None, cancel: threading.Event | None = None,
+             retry_budget: float = 60.0) -> SyncReport:
+    """Log in online as *actor* and run one sync with the saved settings."""
+    s = settings(db)
+    if not s.server:
+        raise SyncError("no server set: enter the server URL and app id first")
+    with session.make_client(s.server, s.app_id, key_env=s.key_env or None) as client:
+        session.online_login(client, actor.username, password, budget=retry_budget)
+        try:
+            return session.sync(db, client, actor, progress=progress, cancel=cancel,
+                                retry_budget=retry_budget)
+        finally:
+            try:
+                client.logout()
+            except Exception:  # noqa: BLE001 - the sync result matters, not the logout
+                pass
