@@ -10,8 +10,10 @@ DESKTOP_AUDIT_PASSWORD; from a working directory outside the checkout; and with 
 fontconfig that knows no system fonts, so text in the window renders only from the fonts
 the program brings.  The steps: --version, init, demo, screenshot dashboard
 (the PNG must show anti-aliased text), export-pack (a PDF), and on Linux the screenshot
-again on an X server (Xvfb, through the xcb plugin laptops use) and a check that no
-bundled library is missing or resolved from the build machine's Python.  The install
+again on an X server (Xvfb, through the xcb plugin laptops use), the screenshot and the
+pack again with every Python on the machine hidden (as root, in a private mount
+namespace), and a check that no bundled library is missing or resolved from the build
+machine's Python.  The install
 folder must be unchanged afterwards (user data goes to the data folder, never beside the
 program).  Run by ./dev build and by tests/build/ when a build exists.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -215,7 +218,7 @@ class Smoke:
         self.steps.append(Step(name, ok, took, detail))
         mark = "ok  " if ok else "FAIL"
         first, _, rest = detail.partition("\n")
-        self.log(f"  {mark} {name:<22} {took:6.2f} s  {first}")
+        self.log(f"  {mark} {name:<24} {took:6.2f} s  {first}")
         if rest:
             self.log("       " + rest.replace("\n", "\n       "))
         return ok
@@ -279,6 +282,39 @@ class Smoke:
         assert proc.returncode == 0, f"exit {proc.returncode}:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}"
         return check_png(png)
 
+    def without_python(self) -> str:
+        """Linux, as root: hide every Python on this machine (its folders and programs, the
+        build's virtual environment, the checkout) in a private mount namespace, then take
+        the screenshot and the evidence pack again."""
+        hide_dirs = {Path(sys.prefix), Path(sys.base_prefix), ROOT,
+                     *Path("/usr/lib").glob("python3*"), *Path("/usr/local/lib").glob("python3*")}
+        system = {Path("/"), Path("/usr"), Path("/usr/local"), Path("/opt"), Path.home()}
+        hide = {d.resolve() for d in hide_dirs if d.is_dir()} - system
+        hide = {d for d in hide if d not in self.work.resolve().parents}
+        dirs = sorted(str(d) for d in hide if not any(p in hide for p in d.parents))  # outermost
+        programs = sorted(str(p) for pattern in ("python*", "pip*")
+                          for folder in (Path("/usr/bin"), Path("/usr/local/bin"))
+                          for p in folder.glob(pattern) if p.is_file())
+        png, pdf = self.home / "Documents" / "no-python.png", self.home / "Documents" / "no-python.pdf"
+        env = [f"{k}={v}" for k, v in bare_env(self.home, DESKTOP_AUDIT_PASSWORD=PASSWORD).items()]
+        commands = (["--user", ADMIN, "screenshot", "dashboard", "--out", str(png)],
+                    ["--user", ADMIN, "export-pack", "--site", SITE, "--out", str(pdf)])
+        script = "\n".join([
+            "set -e",
+            *(f"mount -t tmpfs none {shlex.quote(d)}" for d in dirs),
+            *(f"mount --bind /dev/null {shlex.quote(p)}" for p in programs),
+            *(f"if {py} -c pass 2>/dev/null; then echo {py} still runs >&2; exit 3; fi"
+              for py in map(shlex.quote, ("python3", "python", sys.executable))),
+            *(shlex.join(["env", "-i", *env, str(self.exe), *args]) for args in commands),
+        ])
+        proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                              cwd=self.work / "cwd", capture_output=True, text=True, encoding="utf-8",
+                              errors="replace", timeout=TIMEOUT, check=False)
+        assert proc.returncode == 0, f"exit {proc.returncode}:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}"
+        check_png(png)
+        check_pdf(pdf)
+        return f"screenshot and pack with {len(dirs)} folders and {len(programs)} programs of Python hidden"
+
     def export_pack(self) -> str:
         pdf = self.home / "Documents" / "pack Łódź.pdf"
         self.run("--user", ADMIN, "export-pack", "--site", SITE, "--out", str(pdf))
@@ -311,7 +347,11 @@ class Smoke:
             if shutil.which("xvfb-run"):
                 self.step("screenshot on X11", self.screenshot_x11)
             else:
-                self.log(f"  --   {'screenshot on X11':<22} not checked: no xvfb-run here")
+                self.log(f"  --   {'screenshot on X11':<24} not checked: no xvfb-run here")
+            if os.geteuid() == 0 and shutil.which("unshare"):
+                self.step("no Python on the machine", self.without_python)
+            else:
+                self.log(f"  --   {'no Python on the machine':<24} not checked: needs root and unshare")
         self.step("libraries", self.libraries)
 
         def unchanged() -> str:
