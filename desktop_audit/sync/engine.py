@@ -27,6 +27,7 @@ import functools
 import hashlib
 import json
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -34,6 +35,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+import peewee
 
 from desktop_audit import clock, schema
 from desktop_audit.domain import rules, trail
@@ -64,6 +67,8 @@ RECOMPUTED = {
     "SpillKitLog": ("replenishmentNeeded",),
 }
 TRAIL = "AuditTrailEvent"
+NOT_STORED = -1  # quarantine code of a pulled record that clashes with a local one
+CLASH = (sqlite3.IntegrityError, peewee.IntegrityError)
 Progress = Callable[[str, int, int], None]
 
 SYNC_TABLES = (
@@ -139,7 +144,10 @@ class SyncReport:
         for line in self.count_mismatches:
             text += f"\ncount still differs: {line}"
         for cls, oid, reason in self.quarantined:
-            text += f"\nnot accepted by the server: {cls} {oid}: {reason}"
+            if reason.startswith("pulled from the server"):
+                text += f"\nheld back: {cls} {oid}: {reason}"
+            else:
+                text += f"\nnot accepted by the server: {cls} {oid}: {reason}"
         return text
 
 
@@ -607,8 +615,11 @@ class SyncEngine:
                 continue
             if known[oid] == wire._iso_of(obj.get("updatedAt")):
                 continue
-            if self._apply_remote(cdef, obj):
-                self.report.pulled += 1
+            try:
+                if self._apply_remote(cdef, obj):
+                    self.report.pulled += 1
+            except CLASH as exc:
+                self._not_stored(cdef.name, oid, exc)
         if cdef.name == TRAIL:
             own = self.db.device_id
             rows = [ev for ev in fresh if ev.get("deviceId") != own]
@@ -624,10 +635,42 @@ class SyncEngine:
         if fresh:
             names, values = self._insert_rows(cdef, fresh)
             quoted = ", ".join(f'"{c}"' for c in names)
-            self.db.handle.cursor().executemany(
-                f'INSERT INTO "{cdef.table}" ({quoted}) VALUES ({", ".join("?" for _ in names)})',
-                values)
+            marks = ", ".join("?" for _ in names)
+            try:
+                self.db.handle.cursor().executemany(
+                    f'INSERT INTO "{cdef.table}" ({quoted}) VALUES ({marks})', values)
+            except CLASH:
+                # A record that clashes with one here on a unique key (two laptops made
+                # the same site code offline, before the server checked it): keep the
+                # rest, and hold that one back, shown, until someone sorts it out.
+                for rec, row in zip(fresh, values, strict=True):
+                    try:
+                        self.db.execute(
+                            f'INSERT OR ABORT INTO "{cdef.table}" ({quoted}) VALUES ({marks})',
+                            row)
+                    except CLASH as exc:
+                        if self.db.execute(f'SELECT 1 FROM "{cdef.table}" WHERE "objectId" = ?',
+                                           (rec["objectId"],)).fetchone() is None:
+                            self._not_stored(cdef.name, rec["objectId"], exc)
             self.report.pulled += len(fresh)
+        self._stored_again(cdef.name, ids)
+
+    def _not_stored(self, class_name: str, object_id: str, exc: Exception) -> None:
+        self._quarantine(class_name, object_id, NOT_STORED,
+                         f"pulled from the server but not stored here: it clashes with a "
+                         f"record on this laptop ({exc})")
+
+    def _stored_again(self, class_name: str, ids: list[str]) -> None:
+        if not self.db.execute('SELECT 1 FROM sync_quarantine WHERE "className" = ? AND '
+                               '"code" = ? LIMIT 1', (class_name, NOT_STORED)).fetchone():
+            return
+        for oid in ids:
+            exists = self.db.execute(
+                f'SELECT 1 FROM "{BY_NAME[class_name].table}" WHERE "objectId" = ?',
+                (oid,)).fetchone()
+            if exists:
+                self.db.execute('DELETE FROM sync_quarantine WHERE "className" = ? AND '
+                                '"objectId" = ? AND "code" = ?', (class_name, oid, NOT_STORED))
 
     def _insert_rows(self, cdef: ClassDef, records: list[dict[str, Any]]
                      ) -> tuple[list[str], list[list[Any]]]:
@@ -685,6 +728,16 @@ class SyncEngine:
                     continue
                 if loc.base is not None and their == was:
                     continue  # only changed here: keep, push later
+                if loc.base is not None and fd is not None and fd.is_list:
+                    # Lists are sets (sites, checklist items): keep what either side added,
+                    # drop what either side removed.
+                    mine_l = list(loc.record.get(name) or [])
+                    their_l = list(theirs.get(name) or [])
+                    base_l = set(base.get(name) or [])
+                    removed = (base_l - set(mine_l)) | (base_l - set(their_l))
+                    merged[name] = [v for v in dict.fromkeys(their_l + mine_l)
+                                    if v not in removed]
+                    continue
                 self._record_conflict(cdef.name, oid, name, loc.record.get(name),
                                       theirs.get(name), base.get(name), theirs["updatedAt"])
             if recomputed:

@@ -404,3 +404,29 @@ def test_status_and_sync_now_for_the_app(team: Team, server: Server) -> None:
     assert any(stage == "push" and done == total and total > 0 for stage, done, total in seen)
     st = status.sync_status(a.db)
     assert st.pending == 0 and st.last_sync_at and st.conflicts == [] and st.quarantined == []
+
+
+def test_the_same_site_code_made_on_two_laptops_is_held_back_not_crashing(
+        team: Team, server: Server, laptops: Any) -> None:
+    a = team.laptop
+    assert a.sync().exit_code == 0
+    b = laptops.join("b", "admin")
+    site_a9 = services.create_site(a.db, a.actor, siteCode="PLT-09", siteName="North yard",
+                                   region="North", siteOwner=a.actor.id)
+    site_b9 = services.create_site(b.db, b.actor, siteCode="PLT-09", siteName="South yard",
+                                   region="South", siteOwner=b.actor.id)
+    assert a.sync().exit_code == 0
+    report = b.sync()
+    assert report.exit_code == 1
+    held = {(q[0], q[1]) for q in report.quarantined}
+    assert held == {("AuditSite", site_a9), ("AuditSite", site_b9)}, report.summary()
+    assert report.open_conflicts == 0  # both added a site to the admin's list: merged
+    assert "held back" in report.summary() and "not accepted by the server" in report.summary()
+    assert {o["objectId"] for o in server.all("AuditSite")} >= {site_a9}
+    assert site_b9 not in {o["objectId"] for o in server.all("AuditSite")}
+    # Sorted out on laptop b: its site gets another code; then both sites everywhere.
+    services.update_site(b.db, b.actor, site_b9, siteCode="PLT-10")
+    report = b.sync()
+    assert report.exit_code == 0, report.summary()
+    assert a.sync().exit_code == 0
+    assert_converged(server, a, b, tables=("audit_site",))

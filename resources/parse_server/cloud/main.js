@@ -313,9 +313,48 @@ Parse.Cloud.define('firstLogin', async req => {
   }
 })();
 
+// ---------------------------------------------------------------- unique keys
+
+// The keys the laptops keep unique (DOMAIN.md): two laptops that made the same key
+// offline must not both reach the server, or the second would clash on every laptop.
+const UNIQUE_KEYS = {
+  AuditSite: { fields: ['siteCode'], nocase: true, what: 'site code' },
+  SpillKitLog: { fields: ['site', 'kitTag', 'lastCheckedAt'], nocase: false,
+    what: 'inspection of this kit at this time' },
+  LegalRegisterEntry: { fields: ['site', 'referenceCode'], nocase: true,
+    what: 'legal register entry with this reference on this site' },
+};
+
+function escapeRegex(text) {
+  return String(text).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function checkUnique(className, req) {
+  const key = UNIQUE_KEYS[className];
+  const obj = req.object;
+  if (obj.get(TOMBSTONE)) return;
+  if (req.original && !key.fields.some(f => changed(req, f)) && !changed(req, TOMBSTONE)) return;
+  const q = new Parse.Query(className);
+  for (const f of key.fields) {
+    const v = obj.get(f);
+    if (v === undefined || v === null) return;
+    if (key.nocase && typeof v === 'string') q.matches(f, `^${escapeRegex(v)}$`, 'i');
+    else q.equalTo(f, v);
+  }
+  q.doesNotExist(TOMBSTONE);
+  if (obj.id) q.notEqualTo('objectId', obj.id);
+  const other = await q.first({ useMasterKey: true });
+  if (other) {
+    const last = key.fields[key.fields.length - 1];
+    // 142, not 137: 137 tells a laptop that its own create already arrived.
+    throw invalid(last, `another ${key.what} already exists (${other.id}); change it and sync again`);
+  }
+}
+
 // ---------------------------------------------------------------- sites
 
 Parse.Cloud.beforeSave('AuditSite', async req => {
+  await checkUnique('AuditSite', req);
   if (req.master) return;
   const actor = await actorOf(req);
   if (isAdmin(actor)) return;
@@ -472,6 +511,7 @@ function checkDerived(className, obj) {
 for (const className of SITE_SCOPED) {
   Parse.Cloud.beforeSave(className, async req => {
     checkDerived(className, req.object);
+    if (UNIQUE_KEYS[className]) await checkUnique(className, req);
     if (req.master) return;
     const actor = await actorOf(req);
     if (!actor.role) throw denied('this account has no role');
