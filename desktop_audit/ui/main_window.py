@@ -260,7 +260,10 @@ class MainWindow(QMainWindow):
     def export_pack(self) -> None:
         from desktop_audit.ui.dialogs import export_pack
 
-        export_pack.ExportPackDialog(self.db, self.actor, parent=self).exec()
+        view = self.list_view()
+        site = getattr(getattr(view, "site", None), "currentData", lambda: None)()
+        dialog = export_pack.ExportPackDialog(self.db, self.actor, site=site, parent=self)
+        dialog.open()
 
     def _sign_out(self) -> None:
         self.signed_out.emit(True)

@@ -1,0 +1,64 @@
+"""The evidence pack dialog: exported off the GUI thread with progress, cancellable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from desktop_audit.ui.dialogs.export_pack import ExportPackDialog
+from desktop_audit.ui.main_window import MainWindow
+from desktop_audit.ui.tasks import Task
+from tests.conftest import World
+from tests.ui.conftest import add_aspect, add_finding
+
+
+def test_export_a_pack_with_chosen_sections(qtbot: QtBot, world: World, tmp_path: Path) -> None:
+    add_aspect(world)
+    add_finding(world)
+    dlg = ExportPackDialog(world.db, world.auditor, open_when_done=False)
+    qtbot.addWidget(dlg)
+    assert dlg.site.count() == 1  # the auditor's one site
+    out = tmp_path / "pack.pdf"
+    dlg.out.setText(str(out))
+    for key, box in dlg.sections.items():
+        box.setChecked(key in ("findings", "aspects"))
+    assert dlg.chosen_sections() == ["aspects", "findings"]
+    with qtbot.waitSignal(dlg.done, timeout=60_000) as result:
+        dlg.export_button.click()
+    assert result.args[0].pages >= 2
+    assert out.read_bytes()[:5] == b"%PDF-"
+    assert "pages" in dlg.stage.text()
+    assert dlg.export_button.isEnabled()
+
+
+def test_cancel_leaves_no_file(qtbot: QtBot, world: World, tmp_path: Path,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Task.start
+
+    def cancelled_at_once(self: Task, pool: object = None) -> None:
+        self.cancel()  # as if Cancel were pressed before the first step
+        original(self)
+
+    monkeypatch.setattr(Task, "start", cancelled_at_once)
+    dlg = ExportPackDialog(world.db, world.manager, open_when_done=False)
+    qtbot.addWidget(dlg)
+    out = tmp_path / "pack.pdf"
+    dlg.out.setText(str(out))
+    task = dlg.start()
+    assert task is not None
+    with qtbot.waitSignal(task.ended, timeout=60_000):
+        pass
+    assert "cancelled" in dlg.stage.text().lower()
+    assert not out.exists()
+
+
+def test_field_staff_cannot_export_a_pack(qtbot: QtBot, world: World) -> None:
+    win = MainWindow(world.db, world.field_staff)
+    qtbot.addWidget(win)
+    assert not win.export_pack_action.isEnabled()
+    assert "may not export evidence packs" in win.export_pack_action.toolTip()
+    manager = MainWindow(world.db, world.manager)
+    qtbot.addWidget(manager)
+    assert manager.export_pack_action.isEnabled()
