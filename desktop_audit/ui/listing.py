@@ -133,7 +133,7 @@ def default_hidden(cdef: ClassDef) -> set[str]:
 
 def search_fields(cdef: ClassDef) -> list[str]:
     return [f.name for f in cdef.fields
-            if f.kind in ("string", "text", "enum") and not f.system or
+            if f.kind in ("string", "text") and not f.system and not f.name.endswith("Id") or
             (cdef.name == "AuditTrailEvent" and f.name in ("actorName", "action", "recordClass",
                                                            "recordId"))]
 
@@ -192,16 +192,21 @@ class ListQuery:
                 params.extend([like] * len(names))
         return " AND ".join(parts), params
 
-    def order_by(self) -> str:
+    def order_by(self, *, scan: bool = False) -> str:
+        """The ORDER BY; with ``scan`` the sort column's index is not used (a unary +), so SQLite
+        reads the table once and keeps the top rows, which beats walking the index when few rows
+        match a search."""
         direction = "DESC" if self.descending else "ASC"
         tie = '"seq"' if self.cdef.name == "AuditTrailEvent" else '"objectId"'
-        return f'"{self.sort}" {direction}, {tie} {direction}'
+        plus = "+" if scan else ""
+        return f'{plus}"{self.sort}" {direction}, {tie} {direction}'
 
-    def select(self, names: list[str], limit: int, offset: int) -> tuple[str, list[Any]]:
+    def select(self, names: list[str], limit: int, offset: int, *,
+               scan: bool = False) -> tuple[str, list[Any]]:
         where, params = self.where()
         cols = ", ".join(f'"{n}"' for n in ["objectId", *names])
         sql = (f'SELECT {cols} FROM "{self.cdef.table}" WHERE {where} '
-               f"ORDER BY {self.order_by()} LIMIT ? OFFSET ?")
+               f"ORDER BY {self.order_by(scan=scan)} LIMIT ? OFFSET ?")
         return sql, [*params, limit, offset]
 
     def count(self) -> tuple[str, list[Any]]:

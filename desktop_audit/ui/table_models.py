@@ -3,6 +3,8 @@ search and sorting are SQL, so a list of 200,000 findings opens as fast as its f
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import date
 from typing import Any
 
@@ -17,11 +19,37 @@ from desktop_audit.ui.listing import Column, ListQuery, columns
 
 PAGE = 256
 AnyIndex = QModelIndex | QPersistentModelIndex
+DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+BACKGROUND = int(Qt.ItemDataRole.BackgroundRole.value)
+FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
+FONT = int(Qt.ItemDataRole.FontRole.value)
+RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 RED = QColor("#f8d7da")
 AMBER = QColor("#fff3cd")
 GREEN = QColor("#d1e7dd")
 GREY = QColor("#6c757d")
+
+
+SEARCH_BUDGET = 0.012  # seconds the index-ordered plan may take before the scan plan is used
+CHECK_EVERY = 20_000  # SQLite VM steps between two looks at the clock
+
+
+def _with_budget(db: Any, sql: str, params: list[Any], budget: float) -> list[Any] | None:
+    """Run a query, giving up (None) after *budget* seconds."""
+    conn = db.handle.connection()
+    deadline = time.perf_counter() + budget
+    conn.set_progress_handler(lambda: 1 if time.perf_counter() > deadline else 0, CHECK_EVERY)
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "interrupt" in str(exc).lower():
+            return None
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
 
 
 def row_state(class_name: str, row: dict[str, Any], today: str) -> tuple[QColor | None, str]:
@@ -87,10 +115,14 @@ class RecordTableModel(QAbstractTableModel):
             self.query.visible_sites = None
         self._rows: list[tuple[Any, ...]] = []
         self._done = False
+        self._scan = False
         self._today = date.today().isoformat()
         self._kinds = {c.name: c.field.kind if c.field else "string" for c in self.cols}
         self._field_names = [c.name for c in self.cols]
         self._cache: dict[int, dict[str, Any]] = {}
+        self._painted: dict[int, tuple[list[str], Any, Any, str]] = {}
+        self._bold = QFont()
+        self._bold.setBold(True)
 
     # ---------------------------------------------------------------- filters
     def set_site(self, site_id: str | None) -> None:
@@ -106,26 +138,39 @@ class RecordTableModel(QAbstractTableModel):
             self.query.search = text
             return
         self.query.search = text
-        self.refresh()
+        self.refresh(names=False)
 
     def set_equals(self, values: dict[str, Any]) -> None:
         self.query.equals = dict(values)
         self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, *, names: bool = True) -> None:
         self.beginResetModel()
-        self.names.reload(self.db)
+        if names:
+            self.names.reload(self.db)
         self._today = date.today().isoformat()
         self._rows = []
         self._cache = {}
+        self._painted = {}
         self._done = False
         self._fetch()
         self.endResetModel()
         self.refreshed.emit()
 
     def _fetch(self) -> int:
-        sql, params = self.query.select(self._field_names, self.page, len(self._rows))
-        rows = self.db.execute(sql, params).fetchall()
+        """The first page.  A search walks the sort index while matches are frequent; when that
+        takes longer than a keystroke allows (few rows match), the query is interrupted and
+        run as one scan of the table instead, and the following pages keep that plan."""
+        self._scan = False
+        sql, params = self.query.select(self._field_names, self.page, 0)
+        rows = None
+        if self.query.search.strip():
+            rows = _with_budget(self.db, sql, params, SEARCH_BUDGET)
+            if rows is None:
+                self._scan = True
+                sql, params = self.query.select(self._field_names, self.page, 0, scan=True)
+        if rows is None:
+            rows = self.db.execute(sql, params).fetchall()
         self._rows.extend(rows)
         if len(rows) < self.page:
             self._done = True
@@ -147,7 +192,8 @@ class RecordTableModel(QAbstractTableModel):
     def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid() or self._done:
             return
-        sql, params = self.query.select(self._field_names, self.page, len(self._rows))
+        sql, params = self.query.select(self._field_names, self.page, len(self._rows),
+                                        scan=self._scan)
         rows = self.db.execute(sql, params).fetchall()
         if len(rows) < self.page:
             self._done = True
@@ -192,45 +238,60 @@ class RecordTableModel(QAbstractTableModel):
                 return n
         return -1
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        col = self.cols[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            rec = self.record(index.row())
+    def _cells(self, row: int) -> tuple[list[str], Any, Any, str]:
+        """The row as painted: display texts, background, foreground, state (computed once)."""
+        cached = self._painted.get(row)
+        if cached is not None:
+            return cached
+        rec = self.record(row)
+        texts = []
+        for col in self.cols:
             value = rec.get(col.name)
             if col.field is None:
-                return fmt.local_datetime(value)
-            if col.name == "changes" and isinstance(value, dict):
-                return ", ".join(value)
-            if col.name == "siteId":
-                return self.names.sites.get(value, value or "")
-            if col.name == "actor":
-                return self.names.users.get(value, value or "")
-            return fmt.display(col.field, value, self.names)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            colour, _ = row_state(self.cdef.name, self.record(index.row()), self._today)
-            return QBrush(colour) if colour is not None else None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            rec = self.record(index.row())
-            if (self.cdef.name == "AuditFinding" and rec.get("closed")) or rec.get("active") is False:
-                return QBrush(GREY)
+                texts.append(fmt.local_datetime(value))
+            elif col.name == "changes" and isinstance(value, dict):
+                texts.append(", ".join(value))
+            elif col.name == "siteId":
+                texts.append(self.names.sites.get(value, value or ""))
+            elif col.name == "actor":
+                texts.append(self.names.users.get(value, value or ""))
+            else:
+                texts.append(fmt.display(col.field, value, self.names))
+        colour, why = row_state(self.cdef.name, rec, self._today)
+        grey = (self.cdef.name == "AuditFinding" and rec.get("closed")) or rec.get("active") is False
+        out = (texts, QBrush(colour) if colour is not None else None,
+               QBrush(GREY) if grey else None, why)
+        if len(self._painted) > 4096:
+            self._painted.clear()
+        self._painted[row] = out
+        return out
+
+    def data(self, index: AnyIndex, role: int = DISPLAY) -> Any:
+        if not index.isValid():
             return None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            _, why = row_state(self.cdef.name, self.record(index.row()), self._today)
-            rec = self.record(index.row())
-            value = rec.get(col.name)
-            text = fmt.display(col.field, value, self.names) if col.field else ""
+        row = index.row()
+        if row >= len(self._rows):
+            return None
+        role = int(role)
+        if role == DISPLAY:
+            return self._cells(row)[0][index.column()]
+        if role == BACKGROUND:
+            return self._cells(row)[1]
+        if role == FOREGROUND:
+            return self._cells(row)[2]
+        if role == TOOLTIP:
+            texts, _bg, _fg, why = self._cells(row)
+            col = self.cols[index.column()]
+            text = texts[index.column()]
+            value = self.record(row).get(col.name)
             if col.name == "changes" and isinstance(value, dict):
                 text = "\n".join(f"{k}: {v[0]!r} → {v[1]!r}" if isinstance(v, list) and len(v) == 2
                                  else f"{k}: {v}" for k, v in value.items())
             return "\n".join(t for t in (text if len(text) > 30 else "", why) if t) or None
-        if role == Qt.ItemDataRole.TextAlignmentRole and col.kind in ("int",):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.FontRole and col.name == self.cdef.key:
-            font = QFont()
-            font.setBold(True)
-            return font
+        if role == ALIGN:
+            return RIGHT if self.cols[index.column()].kind == "int" else None
+        if role == FONT and self.cols[index.column()].name == self.cdef.key:
+            return self._bold
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

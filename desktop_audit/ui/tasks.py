@@ -50,28 +50,35 @@ class Task(QObject):
     def _finish(self) -> None:
         self.running = False
 
+    @staticmethod
+    def _emit(signal: Any, *args: Any) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the window that asked has gone away: nobody to tell
+            pass
+
     def _run(self) -> None:
         try:
-            result = self._work(lambda done, total: self.progress.emit(done, total),
+            result = self._work(lambda done, total: self._emit(self.progress, done, total),
                                 self._cancel.is_set)
         except Cancelled as exc:
-            self.was_cancelled.emit(str(exc))
+            self._emit(self.was_cancelled, str(exc))
         except AuditError as exc:
-            self.failed.emit(str(exc))
+            self._emit(self.failed, str(exc))
         except Exception as exc:  # noqa: BLE001 - the worker's edge: one message, no traceback
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            self._emit(self.failed, f"{type(exc).__name__}: {exc}")
         else:
             if self._cancel.is_set():
-                self.was_cancelled.emit("cancelled")
+                self._emit(self.was_cancelled, "cancelled")
             else:
-                self.succeeded.emit(result)
+                self._emit(self.succeeded, result)
         finally:
             if self._db is not None:
                 try:
                     self._db.handle.close()  # this thread's connection only
                 except Exception:  # noqa: BLE001
                     pass
-            self.ended.emit()
+            self._emit(self.ended)
 
 
 class _Runner(QRunnable):

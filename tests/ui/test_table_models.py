@@ -94,3 +94,24 @@ def test_a_new_record_appears_after_refresh_and_deleted_ones_do_not(world: World
     services.delete_record(world.db, world.admin, "AuditFinding", oid)
     model.refresh()
     assert model.rowCount() == 0
+
+
+def test_a_search_that_outruns_its_budget_gives_the_same_rows_by_a_scan(
+        world: World, monkeypatch) -> None:  # noqa: ANN001
+    from desktop_audit.ui import table_models
+
+    for n in range(30):
+        add_finding(world, text=f"Leaking valve {n:02d}" if n % 3 == 0 else f"Other {n:02d}")
+    fast = RecordTableModel(world.db, world.admin, BY_NAME["AuditFinding"], page=4)
+    fast.set_search("valve")
+    while fast.canFetchMore(QModelIndex()):
+        fast.fetchMore(QModelIndex())
+    monkeypatch.setattr(table_models, "SEARCH_BUDGET", -1.0)  # every index walk is interrupted
+    monkeypatch.setattr(table_models, "CHECK_EVERY", 1)
+    scanned = RecordTableModel(world.db, world.admin, BY_NAME["AuditFinding"], page=4)
+    scanned.set_search("valve")
+    assert scanned._scan
+    while scanned.canFetchMore(QModelIndex()):
+        scanned.fetchMore(QModelIndex())
+    assert scanned.rowCount() == fast.rowCount() == 10
+    assert [scanned.object_id(r) for r in range(10)] == [fast.object_id(r) for r in range(10)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -154,6 +154,10 @@ class ListView(QWidget):
         self.footer.setStyleSheet("color: #495057;")
         box.addWidget(self.footer)
         self._build_columns_menu()
+        self.count_timer = QTimer(self)
+        self.count_timer.setSingleShot(True)
+        self.count_timer.setInterval(300)
+        self.count_timer.timeout.connect(self._start_count)
         self.model.refreshed.connect(self._after_refresh)
         self._size_columns()
         self.model.refresh()
@@ -251,10 +255,9 @@ class ListView(QWidget):
         self._count()
 
     def _count(self) -> None:
-        """The number of matching rows is counted off the GUI thread (it can take a full scan)."""
+        """The number of matching rows is counted off the GUI thread (it can take a full scan),
+        once typing pauses."""
         self._generation += 1
-        generation = self._generation
-        sql, params = self.model.count_query()
         shown = self.model.rowCount()
         more = self.model.canFetchMore()
         self.footer.setText(f"{shown}{'+' if more else ''} {self.cdef.plural.lower()}"
@@ -262,11 +265,19 @@ class ListView(QWidget):
         if not more:
             self.total = shown
             self.count_changed.emit(shown)
+            self.count_timer.stop()
             return
+        self.total = None
+        self.count_timer.start()
+
+    def _start_count(self) -> None:
+        generation = self._generation
+        sql, params = self.model.count_query()
         db = self.db
         task = Task(lambda _p, _c: db.execute(sql, params).fetchone()[0], db=db, parent=self)
         task.succeeded.connect(lambda n: self._counted(generation, int(n)))
         task.ended.connect(lambda: self.tasks.remove(task) if task in self.tasks else None)
+        task.ended.connect(task.deleteLater)
         self.tasks.append(task)
         task.start()
 
