@@ -34,6 +34,9 @@ from desktop_audit.ui.listing import QUICK_FILTERS, default_hidden
 from desktop_audit.ui.table_models import RecordTableModel
 from desktop_audit.ui.tasks import Task
 
+NOUNS = {"LegalRegisterEntry": "legal register entries", "AuditTrailEvent": "events",
+         "AspectImpactLog": "aspects", "SpillKitLog": "spill kit checks"}
+
 
 class _EnterOpens(QObject):
     def __init__(self, view: ListView) -> None:
@@ -67,13 +70,15 @@ class ListView(QWidget):
         self.total: int | None = None
 
         box = QVBoxLayout(self)
+        self.box = box
         box.setContentsMargins(8, 8, 8, 4)
         title = QLabel(f"<span style='font-size:16pt; font-weight:600'>{cdef.plural}</span>"
                        + (f"  <span style='color:#6c757d'>ISO 14001 {cdef.iso_clause}</span>"
                           if cdef.iso_clause else ""))
         box.addWidget(title)
         bar = QHBoxLayout()
-        self.new_button = QPushButton(f"New {cdef.label.lower()}")
+        self.noun = NOUNS.get(cdef.name, cdef.plural.lower())
+        self.new_button = QPushButton(f"New {cdef.label.lower()}".replace("&", "&&"))
         allowed, reason = actions.can_create(actor, cdef.name)
         self.new_button.setEnabled(allowed)
         self.new_button.setToolTip("Ctrl+N" if allowed else reason)
@@ -198,6 +203,8 @@ class ListView(QWidget):
             kind = col.kind
             width = {"bool": 9, "int": 8, "date": 11, "datetime": 16, "enum": 16, "pointer": 14,
                      "text": 40, "string": 18}.get(kind, 18)
+            if kind == "string" and col.field is not None and (col.field.max_length or 0) > 150:
+                width = 34
             width = max(width, len(col.label) + 3)
             self.table.setColumnWidth(n, fm.horizontalAdvance("M") * width // 1 * 3 // 4)
 
@@ -260,7 +267,7 @@ class ListView(QWidget):
         self._generation += 1
         shown = self.model.rowCount()
         more = self.model.canFetchMore()
-        self.footer.setText(f"{shown}{'+' if more else ''} {self.cdef.plural.lower()}"
+        self.footer.setText(f"{shown}{'+' if more else ''} {self.noun}"
                             + (" · counting…" if more else ""))
         if not more:
             self.total = shown
@@ -285,7 +292,7 @@ class ListView(QWidget):
         if generation != self._generation:
             return
         self.total = total
-        self.footer.setText(f"{total:,} {self.cdef.plural.lower()} match"
+        self.footer.setText(f"{total:,} {self.noun} match"
                             f" · showing the first {self.model.rowCount():,}; scroll for more")
         self.count_changed.emit(total)
 

@@ -22,7 +22,7 @@ class TrailView(QWidget):
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
-        row.setContentsMargins(8, 8, 8, 0)
+        row.setContentsMargins(0, 0, 0, 0)
         self.state = QLabel("Checking the audit trail…")
         self.state.setObjectName("trail_state")
         self.state.setWordWrap(True)
@@ -30,8 +30,8 @@ class TrailView(QWidget):
         self.verify_button = QPushButton("Verify again")
         self.verify_button.clicked.connect(self.verify)
         row.addWidget(self.verify_button)
-        box.addLayout(row)
         self.list = ListView(db, actor, TRAIL, settings=settings)
+        self.list.box.insertLayout(1, row)  # under the title
         self.open_record = self.list.open_record
         box.addWidget(self.list, 1)
         self.task: Task | None = None
