@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QThreadPool
+from PySide6.QtCore import QSettings, QThreadPool, QTimer
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QPainter
 from PySide6.QtWidgets import QApplication, QDialog
 
@@ -67,6 +67,8 @@ def run_window(db: Any) -> int:
             if first.choice == "admin" and first.actor is not None:
                 username = first.actor.username
         login = LoginDialog(db, username=username)
+        QTimer.singleShot(0, lambda: print(f"desktop-audit: window open on {app.platformName()} "
+                                           f"({db.path.name})", flush=True))
         if login.exec() != QDialog.DialogCode.Accepted or login.actor is None:
             return 0
         settings.setValue("login/username", login.actor.username)

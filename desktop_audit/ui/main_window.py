@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QStackedWidget,
     QWidget,
 )
@@ -22,6 +23,7 @@ from desktop_audit import __version__
 from desktop_audit.domain.actor import Actor
 from desktop_audit.schema import BY_NAME
 from desktop_audit.ui.dialogs.record_form import RecordDialog
+from desktop_audit.ui.tasks import Task
 
 # (key used by `desktop-audit screenshot`, navigation label, class shown)
 VIEWS: tuple[tuple[str, str, str | None], ...] = (
@@ -36,11 +38,6 @@ VIEWS: tuple[tuple[str, str, str | None], ...] = (
     ("users", "Users", "User"),
 )
 VIEW_KEYS = tuple(v[0] for v in VIEWS)
-
-
-def pending_changes(db: Any) -> int:
-    row = db.execute("SELECT COUNT(*) FROM outbox").fetchone()
-    return int(row[0]) if row else 0
 
 
 class MainWindow(QMainWindow):
@@ -93,6 +90,10 @@ class MainWindow(QMainWindow):
         self.export_pack_action.triggered.connect(self.export_pack)
         file_menu.addAction(self.export_pack_action)
         self._pack_available()
+        self.sync_action = QAction("Sync with the server…", self)
+        self.sync_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.sync_action.triggered.connect(self.open_sync)
+        file_menu.addAction(self.sync_action)
         file_menu.addSeparator()
         sign_out = QAction("Sign out", self)
         sign_out.triggered.connect(self._sign_out)
@@ -148,24 +149,62 @@ class MainWindow(QMainWindow):
         self.user_label = QLabel(f"Signed in as {self.actor.display}")
         self.db_label = QLabel(f"Database: {self.db.path.name}")
         self.db_label.setToolTip(str(self.db.path))
-        # Sync (online/offline and the pending changes) reports here.
-        self.sync_label = QLabel()
+        # Sync: online or offline, the last sync and the changes not yet sent.
+        self.sync_label = QPushButton()
+        self.sync_label.setFlat(True)
         self.sync_label.setObjectName("sync_status")
+        self.sync_label.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.sync_label.clicked.connect(self.open_sync)
+        self.sync_label.setText("Checking sync status…")
+        self.online: bool | None = None
+        self.status_task: Task | None = None
         status.addWidget(self.user_label)
         status.addWidget(self.db_label)
         status.addPermanentWidget(self.sync_label)
         self.update_sync_status()
         self.timer = QTimer(self)
-        self.timer.setInterval(5000)
+        self.timer.setInterval(30_000)
         self.timer.timeout.connect(self.update_sync_status)
         self.timer.start()
 
-    def update_sync_status(self, online: bool = False) -> None:
-        n = pending_changes(self.db)
-        state = "Online" if online else "Offline"
-        self.sync_label.setText(f"{state} · {n:,} changes not yet synced")
+    def update_sync_status(self) -> None:
+        """Pending changes and, when a server is set, whether it answers (off the GUI thread)."""
+        if self.status_task is not None and self.status_task.running:
+            return
+        db = self.db
+
+        def work(_p: Any, _c: Any) -> tuple[int, str | None, bool | None]:
+            from desktop_audit.sync import status
+
+            s = status.sync_status(db)
+            online = status.is_online(db) if s.settings.server else None
+            return s.pending, s.last_sync_at, online
+
+        task = Task(work, db=db, parent=self)
+        task.succeeded.connect(self._show_sync_status)
+        task.ended.connect(task.deleteLater)
+        self.status_task = task
+        task.start()
+
+    def _show_sync_status(self, state: tuple[int, str | None, bool | None]) -> None:
+        from desktop_audit.ui import format as fmt
+
+        pending, last, online = state
+        self.online = online
+        where = {True: "Online", False: "Offline (server not reachable)",
+                 None: "Offline (no server set)"}[online]
+        last_text = f" · last sync {fmt.local_datetime(last)}" if last else ""
+        self.sync_label.setText(f"{where}{last_text} · {pending:,} changes not yet synced")
         self.sync_label.setToolTip("Changes made on this laptop wait here until they are sent to "
-                                   "the server")
+                                   "the server. Click to sync.")
+
+    def open_sync(self) -> None:
+        from desktop_audit.ui.dialogs.sync_dialog import SyncDialog
+
+        dialog = SyncDialog(self.db, self.actor, parent=self)
+        dialog.synced.connect(lambda _ok, _msg: (self.reload_views(), self.update_sync_status()))
+        self.sync_dialog = dialog
+        dialog.open()
 
     # ------------------------------------------------------------------ views
     def view(self, key: str) -> QWidget:

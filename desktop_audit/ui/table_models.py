@@ -255,6 +255,8 @@ class RecordTableModel(QAbstractTableModel):
                 texts.append(self.names.sites.get(value, value or ""))
             elif col.name == "actor":
                 texts.append(self.names.users.get(value, value or ""))
+            elif col.name == "sites" and rec.get("role") == "admin":
+                texts.append("all sites (admin)")
             else:
                 texts.append(fmt.display(col.field, value, self.names))
         colour, why = row_state(self.cdef.name, rec, self._today)

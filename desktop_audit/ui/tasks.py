@@ -39,6 +39,11 @@ class Task(QObject):
     def cancel(self) -> None:
         self._cancel.set()
 
+    @property
+    def cancel_event(self) -> threading.Event:
+        """For core functions that take a threading.Event (the sync)."""
+        return self._cancel
+
     def is_cancelled(self) -> bool:
         return self._cancel.is_set()
 

@@ -80,8 +80,8 @@ def test_navigation_status_bar_and_users_only_for_admin(qtbot: QtBot, world: Wor
         win.show_view(key)
         assert win.stack.currentWidget() is win.views[key]
     assert "Alex" not in win.user_label.text() and "admin" in win.user_label.text()
-    assert "changes not yet synced" in win.sync_label.text()
-    n = int(win.sync_label.text().split("·")[1].split()[0].replace(",", ""))
+    qtbot.waitUntil(lambda: "changes not yet synced" in win.sync_label.text(), timeout=10_000)
+    n = int(win.sync_label.text().split("·")[-1].split()[0].replace(",", ""))
     assert n > 0
     auditor = window(qtbot, world, "auditor")
     assert "users" not in auditor.keys

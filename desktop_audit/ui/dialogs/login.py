@@ -138,16 +138,25 @@ class FirstRunDialog(QDialog):
         self.accept()
 
     def use_demo(self) -> None:
+        """The demo data is written off the GUI thread; the window stays responsive."""
         from desktop_audit import demo
+        from desktop_audit.ui.tasks import Task
 
+        db = self.db
         self.demo_button.setEnabled(False)
+        self.create.setEnabled(False)
         self.demo_button.setText("Creating demo data…")
-        self.repaint()
-        try:
-            demo.first_run(self.db)
-        except AuditError as exc:
-            self.error.setText(str(exc))
-            self.demo_button.setEnabled(True)
-            return
+        self.task = Task(lambda _p, _c: demo.first_run(db), db=db, parent=self)
+        self.task.succeeded.connect(self._demo_ready)
+        self.task.failed.connect(self._demo_failed)
+        self.task.start()
+
+    def _demo_ready(self, _admin: object) -> None:
         self.choice = "demo"
         self.accept()
+
+    def _demo_failed(self, message: str) -> None:
+        self.error.setText(message)
+        self.demo_button.setEnabled(True)
+        self.create.setEnabled(True)
+        self.demo_button.setText("Open with demo data")

@@ -54,8 +54,9 @@ class TrailView(QWidget):
         if problems:
             self._show(False, "The audit trail FAILS verification: " + "; ".join(problems))
         else:
-            self._show(True, f"✓ Audit trail verified: {events:,} events in {len(reports)} "
-                             "device chains; every hash matches, nothing removed or changed.")
+            chains = "1 device chain" if len(reports) == 1 else f"{len(reports)} device chains"
+            self._show(True, f"✓ Audit trail verified: {events:,} events in {chains}; every hash "
+                             "matches, nothing removed or changed.")
 
     def _show(self, ok: bool, text: str) -> None:
         self.ok = ok

@@ -1,0 +1,196 @@
+"""Sync with the Parse Server / Back4app: the server settings, then push and pull off the GUI
+thread with progress and Cancel; open conflicts are resolved here, refused changes listed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_audit.domain.actor import Actor
+from desktop_audit.errors import AuditError
+from desktop_audit.ui import format as fmt
+from desktop_audit.ui.tasks import Task
+
+
+class SyncDialog(QDialog):
+    synced = Signal(bool, str)  # reached the server, one-line outcome
+
+    def __init__(self, db: Any, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from desktop_audit.sync import status
+
+        self.db = db
+        self.actor = actor
+        self.task: Task | None = None
+        self.report: Any = None
+        self.setWindowTitle("Sync with the server")
+        self.setMinimumWidth(620)
+        box = QVBoxLayout(self)
+        intro = QLabel("Sends the changes made on this laptop and brings everyone else's. Your "
+                       "password is checked by the server; work goes on offline meanwhile.")
+        intro.setWordWrap(True)
+        box.addWidget(intro)
+        current = status.settings(db)
+        form = QFormLayout()
+        self.server = QLineEdit(current.server or "")
+        self.server.setPlaceholderText("https://parseapi.back4app.com or http://host:1337/parse")
+        self.app_id = QLineEdit(current.app_id)
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow("Server", self.server)
+        form.addRow("Application id", self.app_id)
+        form.addRow(f"Password of {actor.username}", self.password)
+        box.addLayout(form)
+        self.state = QLabel()
+        self.state.setWordWrap(True)
+        box.addWidget(self.state)
+        self.conflicts = QListWidget()
+        self.conflicts.setMaximumHeight(130)
+        box.addWidget(self.conflicts)
+        resolve = QHBoxLayout()
+        self.keep_mine = QPushButton("Keep mine")
+        self.keep_theirs = QPushButton("Keep theirs")
+        self.keep_mine.clicked.connect(lambda: self.resolve("mine"))
+        self.keep_theirs.clicked.connect(lambda: self.resolve("theirs"))
+        resolve.addWidget(self.keep_mine)
+        resolve.addWidget(self.keep_theirs)
+        resolve.addStretch(1)
+        box.addLayout(resolve)
+        self.bar = QProgressBar()
+        self.bar.setVisible(False)
+        box.addWidget(self.bar)
+        self.stage = QLabel()
+        self.stage.setWordWrap(True)
+        box.addWidget(self.stage)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.sync_button = QPushButton("Sync now")
+        self.sync_button.setDefault(True)
+        self.sync_button.clicked.connect(self.start)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.reject)
+        row.addWidget(self.sync_button)
+        row.addWidget(self.close_button)
+        box.addLayout(row)
+        self.show_status()
+
+    def show_status(self) -> None:
+        from desktop_audit.sync import status
+
+        s = status.sync_status(self.db)
+        last = fmt.local_datetime(s.last_sync_at) if s.last_sync_at else "never"
+        lines = [f"Last sync: <b>{last}</b> · changes waiting here: <b>{s.pending:,}</b>"]
+        if s.quarantined:
+            lines.append(f"<span style='color:#b02a37'>{len(s.quarantined)} changes were not "
+                         "accepted by the server:</span> " + "; ".join(
+                             f"{q[0]} {q[1]}: {q[3]}" for q in s.quarantined[:5]))
+        lines.append(f"Open conflicts: <b>{len(s.conflicts)}</b>"
+                     + (" – choose which value stands:" if s.conflicts else ""))
+        self.state.setText("<br>".join(lines))
+        self.conflicts.clear()
+        for c in s.conflicts:
+            item = QListWidgetItem(f"{c.class_name} {c.object_id} · {c.field}: mine {c.mine!r}, "
+                                   f"theirs {c.theirs!r}")
+            item.setData(Qt.ItemDataRole.UserRole, c.id)
+            self.conflicts.addItem(item)
+        has = bool(s.conflicts)
+        self.conflicts.setVisible(has)
+        self.keep_mine.setVisible(has)
+        self.keep_theirs.setVisible(has)
+
+    def resolve(self, keep: str) -> None:
+        from desktop_audit.sync.engine import resolve
+
+        item = self.conflicts.currentItem() or self.conflicts.item(0)
+        if item is None:
+            return
+        try:
+            resolve(self.db, self.actor, int(item.data(Qt.ItemDataRole.UserRole)), keep)
+        except (AuditError, ValueError) as exc:
+            self.stage.setText(str(exc))
+        self.show_status()
+
+    def start(self) -> Task | None:
+        from desktop_audit.sync import status
+
+        if self.task is not None and self.task.running:
+            return self.task
+        try:
+            status.save_settings(self.db, status.SyncSettings(
+                self.server.text().strip() or None, self.app_id.text().strip() or "",
+                status.settings(self.db).key_env))
+        except (AuditError, ValueError) as exc:
+            self.stage.setText(str(exc))
+            return None
+        db, actor, password = self.db, self.actor, self.password.text()
+        stage: dict[str, str] = {}
+
+        def work(progress: Any, cancelled: Any) -> Any:
+            def report(name: str, done: int, total: int) -> None:
+                stage["now"] = name
+                progress(done, total)
+            return status.sync_now(db, actor, password, progress=report,
+                                   cancel=task.cancel_event, retry_budget=20.0)
+
+        task = Task(work, db=db, parent=self)
+        task.progress.connect(lambda done, total: self._progress(stage.get("now", ""), done, total))
+        task.succeeded.connect(self._done)
+        task.failed.connect(lambda msg: self._stopped(False, msg))
+        task.was_cancelled.connect(lambda msg: self._stopped(True, "Sync stopped: " + msg))
+        self.task = task
+        self.bar.setRange(0, 0)
+        self.bar.setVisible(True)
+        self.sync_button.setEnabled(False)
+        self.close_button.setText("Cancel")
+        self.stage.setText("Connecting…")
+        task.start()
+        return task
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        if total > 0:
+            self.bar.setRange(0, total)
+            self.bar.setValue(done)
+        self.stage.setText(f"{stage}: {done:,} of {total:,}" if total else stage)
+
+    def _done(self, report: Any) -> None:
+        self.report = report
+        self.bar.setVisible(False)
+        self.stage.setText(report.summary().replace("\n", "<br>"))
+        self._idle()
+        self.password.clear()
+        self.show_status()
+        self.synced.emit(True, report.summary().splitlines()[0])
+
+    def _stopped(self, reached: bool, message: str) -> None:
+        self.bar.setVisible(False)
+        self.stage.setText(message)
+        self._idle()
+        self.show_status()
+        self.synced.emit(reached, message)
+
+    def _idle(self) -> None:
+        self.sync_button.setEnabled(True)
+        self.close_button.setText("Close")
+        self.close_button.setEnabled(True)
+
+    def reject(self) -> None:
+        if self.task is not None and self.task.running:
+            self.task.cancel()
+            self.close_button.setEnabled(False)
+            self.stage.setText("Stopping at the next step…")
+            return
+        super().reject()
