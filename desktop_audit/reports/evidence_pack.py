@@ -564,7 +564,9 @@ class _Builder:
             ("Data as of last sync", sync),
             ("Changes not yet synced", unsynced),
         ]
-        table = Table([[_p(k, st["cell_bold"]), _p(v, st["base"])] for k, v in rows],
+        label = ParagraphStyle("cover_label", parent=st["base"], fontName=fonts.BOLD, fontSize=8.5,
+                               textColor=MUTED)
+        table = Table([[_p(k, label), _p(v, st["base"])] for k, v in rows],
                       colWidths=[55 * mm, FRAME_W - 55 * mm - 40 * mm], hAlign="LEFT")
         table.setStyle(_tstyle([
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -587,7 +589,12 @@ class _Builder:
                 _Heading("Evidence pack", st["title"], "cover", 0, "Cover"),
                 _p("ISO 14001:2015 · clauses 6.1.2, 6.1.3, 9.1.2, 9.2, 10.2", st["subtitle"]),
                 _p(f"{site.get('siteName')}", st["site"]), Spacer(1, 5 * mm), table,
-                Spacer(1, 6 * mm), badge]
+                Spacer(1, 6 * mm), badge, Spacer(1, 4 * mm),
+                _p("Checking this file: when it was written, its SHA-256 was journaled in the "
+                   "site's hash-chained audit trail as an export event (desktop-audit history "
+                   f"AuditSite {site['objectId']}). Exported again with the same generation time, "
+                   "the same records give a byte-identical file.",
+                   ParagraphStyle("cover_note", parent=st["small"], rightIndent=40 * mm))]
 
     # ----------------------------------------------------------------- summary
 
