@@ -325,6 +325,8 @@ def test_cli_writes_the_pack(demo_path: Path, tmp_path: Path, monkeypatch: pytes
     assert code == 0 and out.exists()
     assert hashlib.sha256(out.read_bytes()).hexdigest() in stdout
     assert "Riverside Chemical Plant" in text(out, first=1, last=1)
+    full = text(out)
+    assert "Łódź" not in full and "Europoort" not in full  # nothing from the other sites
 
 
 def test_cover_counts_changes_since_the_last_sync(demo_db: Database, tmp_path: Path) -> None:
