@@ -37,3 +37,11 @@ def test_the_built_program_passes_the_smoke_test(tmp_path: Path) -> None:
     names = {s.name for s in run.steps}
     assert {"--version", "init", "demo", "screenshot dashboard", "export-pack", "libraries",
             "install folder intact"} <= names
+
+
+def test_third_party_licences_ship_with_the_program() -> None:
+    licences = smoke.DIST / "_internal" / "licenses"
+    listing = (licences / "THIRD-PARTY.txt").read_text(encoding="utf-8")
+    for name in ("PySide6_Essentials", "reportlab", "peewee", "pillow", "Python"):
+        assert name in listing
+    assert (licences / "reportlab").is_dir() and (licences / "Python" / "LICENSE.txt").is_file()
