@@ -625,10 +625,12 @@ class SyncEngine:
             rows = [ev for ev in fresh if ev.get("deviceId") != own]
             cols = (*trail.HASHED, "prevHash", "hash", "createdAt", "updatedAt")
             quoted = ", ".join(f'"{c}"' for c in cols)
+            # The hash is checked over the parsed changes, so their text needs no key order.
+            encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
             self.db.handle.cursor().executemany(
                 f'INSERT OR IGNORE INTO audit_trail_event ({quoted}) '
                 f'VALUES ({", ".join("?" for _ in cols)})',
-                [[(_dumps(ev.get(c) or {}) if c == "changes" else ev.get(c)) for c in cols]
+                [[(encode(ev.get(c) or {}) if c == "changes" else ev.get(c)) for c in cols]
                  for ev in rows])
             self.report.pulled += len(rows)
             return
@@ -676,17 +678,26 @@ class SyncEngine:
                      ) -> tuple[list[str], list[list[Any]]]:
         cols = store.columns(cdef)
         kinds = {f.name: f.kind for f in cdef.fields}
+        convert = [(c, kinds.get(c, "string")) for c in cols]
+        plain = ("string", "text", "enum", "int", "date", "datetime", "pointer", "secret")
+        base_names = [f.name for f in wire.synced_fields(cdef)] + [wire.TOMBSTONE]
+        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         out = []
         now = clock.now_iso()
         for theirs in records:
             values = []
-            for c in cols:
+            for c, kind in convert:
                 v = theirs.get(c)
-                if c in ("updatedAt", "createdAt"):
-                    v = v or now
-                values.append(store.to_db(kinds.get(c, "string"), v))
-            values += [theirs["updatedAt"], _dumps(self._base_of(cdef, theirs)),
-                       theirs.get(wire.TOMBSTONE)]
+                if v is None:
+                    if c in ("updatedAt", "createdAt"):
+                        v = now
+                    elif kind in ("string_list", "pointer_list"):
+                        v = store.to_db(kind, [])
+                elif kind not in plain:
+                    v = store.to_db(kind, v)
+                values.append(v)
+            base = {n: theirs.get(n) for n in base_names}
+            values += [theirs["updatedAt"], encode(base), theirs.get(wire.TOMBSTONE)]
             out.append(values)
         return [*cols, "serverUpdatedAt", "syncBase", "deletedAt"], out
 

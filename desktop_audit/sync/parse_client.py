@@ -175,14 +175,15 @@ class ParseClient:
     def call(self, function: str, params: dict[str, Any], *, master: bool = False) -> Any:
         return self.request("POST", f"/functions/{function}", params, master=master)["result"]
 
-    def batch(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def batch(self, requests: list[dict[str, Any]], *, master: bool = False
+              ) -> list[dict[str, Any]]:
         """Send at most 50 sub-requests; one result per request, success or error."""
         if len(requests) > MAX_BATCH:
             raise ValueError(f"a batch holds at most {MAX_BATCH} requests")
         for r in requests:
             if not r["path"].startswith(self.base_path):
                 r["path"] = self.base_path + r["path"]
-        answer = self.request("POST", "/batch", {"requests": requests})
+        answer = self.request("POST", "/batch", {"requests": requests}, master=master)
         if not isinstance(answer, list) or len(answer) != len(requests):
             raise TransientError("a batch answer that does not match its requests")
         return answer

@@ -7,6 +7,7 @@ target's objectId).  On the wire they are Parse types: Pointer, Date, File.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from desktop_audit import clock
@@ -20,9 +21,14 @@ def remote_class(name: str) -> str:
     return BY_NAME[name].remote_name
 
 
+@functools.cache
+def _synced(cdef: ClassDef) -> tuple[Field, ...]:
+    return tuple(f for f in cdef.fields if f.kind != "secret")
+
+
 def synced_fields(cdef: ClassDef) -> list[Field]:
     """The fields that travel as plain fields (the verifier travels only to saveUsers)."""
-    return [f for f in cdef.fields if f.kind != "secret"]
+    return list(_synced(cdef))
 
 
 def _date(iso: str) -> dict[str, str]:
@@ -53,6 +59,11 @@ def to_wire(f: Field, value: Any) -> Any:
     if kind in ("string_list",):
         return list(value)
     return value
+
+
+def _canonical(value: Any) -> bool:
+    return (isinstance(value, str) and len(value) == 24 and value[10] == "T"
+            and value[19] == "." and value[23] == "Z")
 
 
 def _iso_of(value: Any) -> str | None:
@@ -133,15 +144,24 @@ def record_to_wire(cdef: ClassDef, record: dict[str, Any], names: list[str] | No
 
 def record_from_wire(cdef: ClassDef, obj: dict[str, Any]) -> dict[str, Any]:
     """A server object as local values: the schema fields plus system columns and tombstone."""
+    created, updated, deleted = obj.get("createdAt"), obj.get("updatedAt"), obj.get(TOMBSTONE)
     out: dict[str, Any] = {
         "objectId": obj["objectId"],
-        "createdAt": _iso_of(obj.get("createdAt")),
-        "updatedAt": _iso_of(obj.get("updatedAt")),
-        TOMBSTONE: _iso_of(obj.get(TOMBSTONE)),
+        "createdAt": created if _canonical(created) else _iso_of(created),
+        "updatedAt": updated if _canonical(updated) else _iso_of(updated),
+        TOMBSTONE: None if deleted is None else _iso_of(deleted),
     }
-    for f in synced_fields(cdef):
-        out[f.name] = from_wire(f, obj.get(f.name))
+    get = obj.get
+    for f in _synced(cdef):
+        value = get(f.name)
+        if value is None or f.kind not in _PLAIN:
+            value = from_wire(f, value)
+        out[f.name] = value
     return out
+
+
+# Kinds whose wire value is the local value as it is.
+_PLAIN = frozenset({"string", "text", "enum", "object", "string_list"})
 
 
 def parse_type(f: Field) -> dict[str, Any]:
