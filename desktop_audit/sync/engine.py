@@ -625,12 +625,11 @@ class SyncEngine:
             rows = [ev for ev in fresh if ev.get("deviceId") != own]
             cols = (*trail.HASHED, "prevHash", "hash", "createdAt", "updatedAt")
             quoted = ", ".join(f'"{c}"' for c in cols)
-            # The hash is checked over the parsed changes, so their text needs no key order.
-            encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+            # Stored in the same canonical text as this laptop's own events.
             self.db.handle.cursor().executemany(
                 f'INSERT OR IGNORE INTO audit_trail_event ({quoted}) '
                 f'VALUES ({", ".join("?" for _ in cols)})',
-                [[(encode(ev.get(c) or {}) if c == "changes" else ev.get(c)) for c in cols]
+                [[(_dumps(ev.get(c) or {}) if c == "changes" else ev.get(c)) for c in cols]
                  for ev in rows])
             self.report.pulled += len(rows)
             return
