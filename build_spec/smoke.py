@@ -184,6 +184,8 @@ class Smoke:
     work: Path
     log: Callable[[str], None] = print
     steps: list[Step] = field(default_factory=list)
+    folder: Path = field(init=False)
+    home: Path = field(init=False)
 
     def __post_init__(self) -> None:
         # As installed on a laptop: somewhere else than it was built, under a folder name
