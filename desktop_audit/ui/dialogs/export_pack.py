@@ -124,6 +124,10 @@ class ExportPackDialog(QDialog):
                     '"site" = ? AND "deletedAt" IS NULL ORDER BY "auditDate" DESC', (site,)):
                 self.review.addItem(f"Review of {when} ({fmt.enum_text(status).lower()})", oid)
                 self.review.setItemData(self.review.count() - 1, status, Qt.ItemDataRole.UserRole + 1)
+            approved = [i for i in range(self.review.count())
+                        if self.review.itemData(i, Qt.ItemDataRole.UserRole + 1) == "approved"]
+            if approved:
+                self.review.setCurrentIndex(approved[0])  # the latest approved review
         code = self.site.currentText().split(" – ")[0] or "site"
         folder = Path.home() / "Documents"
         folder = folder if folder.is_dir() else Path.home()

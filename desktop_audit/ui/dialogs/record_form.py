@@ -105,7 +105,10 @@ class RecordDialog(QDialog):
         outer.addWidget(self.tabs)
 
         details = QWidget()
-        self.form = QFormLayout(details)
+        column = QVBoxLayout(details)
+        self.form = QFormLayout()
+        column.addLayout(self.form)
+        column.addStretch(1)  # rows keep their height; spare room goes below them
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         scroll = QScrollArea()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -71,6 +71,7 @@ class CloseFindingDialog(QDialog):
         form.addRow("Corrective action", self.corrective)
         form.addRow("Root cause", self.root)
         form.addRow("Verification of effectiveness", self.verification)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         box.addLayout(form)
         box.addWidget(QLabel("<b>Before a finding can be closed</b>"))
         self.rules = QLabel()
@@ -81,6 +82,7 @@ class CloseFindingDialog(QDialog):
         self.error.setStyleSheet("color: #b02a37;")
         self.error.setWordWrap(True)
         box.addWidget(self.error)
+        box.addStretch(1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.close_button = QPushButton("Close finding")
         buttons.addButton(self.close_button, QDialogButtonBox.ButtonRole.AcceptRole)
@@ -199,8 +201,6 @@ class AssignSitesDialog(QDialog):
         box = QVBoxLayout(self)
         box.addWidget(QLabel("The user sees and works on the ticked sites only."))
         self.list = QListWidget()
-        from PySide6.QtCore import Qt
-
         for oid, code, name in db.execute('SELECT "objectId", "siteCode", "siteName" FROM audit_site '
                                           'WHERE "deletedAt" IS NULL ORDER BY "siteCode"'):
             item = QListWidgetItem(f"{code} – {name}")
@@ -221,8 +221,6 @@ class AssignSitesDialog(QDialog):
         box.addWidget(buttons)
 
     def ticked(self) -> list[str]:
-        from PySide6.QtCore import Qt
-
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())
                 if self.list.item(i).checkState() == Qt.CheckState.Checked]
 

@@ -280,7 +280,6 @@ class ChecklistEditor(Editor):
         box = QVBoxLayout()
         box.setContentsMargins(0, 0, 0, 0)
         self.list = QListWidget()
-        self.list.setMaximumHeight(120)
         self.list.itemChanged.connect(lambda _i: self.changed.emit())
         box.addWidget(self.list)
         self.other: QLineEdit | None = None
@@ -304,6 +303,8 @@ class ChecklistEditor(Editor):
                                else Qt.CheckState.Unchecked)
             self.list.addItem(item)
         self.list.blockSignals(False)
+        rows = max(1, min(self.list.count(), 10))
+        self.list.setFixedHeight(self.list.sizeHintForRow(0) * rows + 2 * self.list.frameWidth() + 4)
 
     def _known(self) -> list[str]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]

@@ -37,8 +37,9 @@ class HistoryPanel(QWidget):
             self.summary.setText("The history starts when the record is saved.")
             return
         events = trail.history(self.db, self.cdef.name, object_id)
-        self.summary.setText(f"{len(events)} events in the audit trail for this record "
-                             "(oldest first).")
+        n = len(events)
+        self.summary.setText(f"{n} {'event' if n == 1 else 'events'} in the audit trail for this "
+                             "record, oldest first.")
         for event in events:
             who = event.get("actorName") or self.names.users.get(event.get("actor") or "", "")
             action = ACTION_WORDS.get(event["action"], event["action"])
@@ -55,3 +56,4 @@ class HistoryPanel(QWidget):
             top.setExpanded(True)
         for col in range(5):
             self.tree.resizeColumnToContents(col)
+            self.tree.setColumnWidth(col, self.tree.columnWidth(col) + 16)
