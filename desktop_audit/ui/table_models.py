@@ -116,6 +116,8 @@ class RecordTableModel(QAbstractTableModel):
         self._rows: list[tuple[Any, ...]] = []
         self._done = False
         self._scan = False
+        self._scanned_for = ""
+        self._scanned_key: tuple[Any, ...] = ()
         self._today = date.today().isoformat()
         self._kinds = {c.name: c.field.kind if c.field else "string" for c in self.cols}
         self._field_names = [c.name for c in self.cols]
@@ -161,20 +163,30 @@ class RecordTableModel(QAbstractTableModel):
         """The first page.  A search walks the sort index while matches are frequent; when that
         takes longer than a keystroke allows (few rows match), the query is interrupted and
         run as one scan of the table instead, and the following pages keep that plan."""
-        self._scan = False
-        sql, params = self.query.select(self._field_names, self.page, 0)
+        search = self.query.search.strip()
+        # Typing on narrows the matches: a search that needed the scan still needs it.
+        narrower = bool(self._scanned_for) and search.startswith(self._scanned_for) and \
+            self._scanned_key == self._plan_key()
+        self._scan = bool(search) and narrower
+        sql, params = self.query.select(self._field_names, self.page, 0, scan=self._scan)
         rows = None
-        if self.query.search.strip():
+        if search and not self._scan:
             rows = _with_budget(self.db, sql, params, SEARCH_BUDGET)
             if rows is None:
                 self._scan = True
                 sql, params = self.query.select(self._field_names, self.page, 0, scan=True)
+        self._scanned_for = search if self._scan else ""
+        self._scanned_key = self._plan_key()
         if rows is None:
             rows = self.db.execute(sql, params).fetchall()
         self._rows.extend(rows)
         if len(rows) < self.page:
             self._done = True
         return len(rows)
+
+    def _plan_key(self) -> tuple[Any, ...]:
+        q = self.query
+        return (q.site, q.quick, tuple(sorted(q.equals.items())), q.sort, q.descending)
 
     def count_query(self) -> tuple[str, list[Any]]:
         return self.query.count()

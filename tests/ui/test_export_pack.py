@@ -48,8 +48,7 @@ def test_cancel_leaves_no_file(qtbot: QtBot, world: World, tmp_path: Path,
     dlg.out.setText(str(out))
     task = dlg.start()
     assert task is not None
-    with qtbot.waitSignal(task.ended, timeout=60_000):
-        pass
+    qtbot.waitUntil(lambda: not task.running, timeout=60_000)
     assert "cancelled" in dlg.stage.text().lower()
     assert not out.exists()
 

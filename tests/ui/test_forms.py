@@ -233,3 +233,82 @@ def test_a_new_record_has_no_photos_until_saved(qtbot: QtBot, world: World) -> N
     dlg = form(qtbot, world, "auditor", "AuditFinding")
     assert dlg.evidence is not None and not dlg.evidence.add_button.isEnabled()
     assert "save the record first" in dlg.evidence.add_button.toolTip()
+
+
+def test_create_a_site_and_a_manager_cannot_edit_anothers(qtbot: QtBot, world: World) -> None:
+    dlg = form(qtbot, world, "admin", "AuditSite")
+    e = dlg.editors
+    e["siteCode"].set_value("WH-09")
+    e["siteName"].set_value("Warehouse Nine")
+    e["region"].set_value("Midlands")
+    e["siteOwner"].set_value(world.manager.id)
+    assert e["significanceThreshold"].value() == 12  # the schema's default
+    dlg.save_button.click()
+    assert dlg.object_id is not None
+    assert engine.load(world.db, BY_NAME["AuditSite"], dlg.object_id)["siteName"] == "Warehouse Nine"
+    again = form(qtbot, world, "admin", "AuditSite")
+    again.editors["siteCode"].set_value("wh-09")
+    again.editors["siteName"].set_value("Clash")
+    again.editors["region"].set_value("X")
+    again.editors["siteOwner"].set_value(world.manager.id)
+    again.save_button.click()
+    assert again.errors["siteCode"].isVisible()
+    assert "already used" in again.errors["siteCode"].text()
+    other = form(qtbot, world, "manager", "AuditSite", world.site_b)
+    assert not other.save_button.isEnabled()
+    assert "only edit sites they own" in other.save_button.toolTip()
+
+
+def test_an_admin_creates_a_user_with_a_password(qtbot: QtBot, world: World) -> None:
+    dlg = form(qtbot, world, "admin", "User")
+    e = dlg.editors
+    e["username"].set_value("newauditor")
+    e["email"].set_value("new@example.com")
+    e["role"].set_value("auditor")
+    assert dlg.password is not None
+    dlg.password.setText("short")
+    dlg.save_button.click()
+    assert dlg.object_id is None
+    assert "at least 8 characters" in dlg.errors["password"].text()
+    dlg.password.setText("long-enough-pass")
+    dlg.save_button.click()
+    assert dlg.object_id is not None
+    from desktop_audit.domain import auth
+
+    actor = auth.login(world.db, "newauditor", "long-enough-pass")
+    assert actor.role == "auditor"
+
+
+def test_an_auditor_plans_a_review_they_lead(qtbot: QtBot, world: World) -> None:
+    dlg = form(qtbot, world, "auditor", "AuditReview")
+    e = dlg.editors
+    assert e["leadAuditor"].value() == world.auditor.id
+    e["site"].set_value(world.site_a)
+    e["scope"].set_value("Waste and spill response")
+    dlg.save_button.click()
+    review = engine.load(world.db, BY_NAME["AuditReview"], dlg.object_id)
+    assert review["reviewStatus"] == "planned" and review["leadAuditor"] == world.auditor.id
+    led_by_other = form(qtbot, world, "auditor", "AuditReview")
+    led_by_other.editors["site"].set_value(world.site_a)
+    led_by_other.editors["leadAuditor"].set_value(world.coordinator.id)
+    led_by_other.save_button.click()
+    assert led_by_other.object_id is None
+    assert "reviews they lead" in led_by_other.banner.text()
+
+
+def test_photos_can_be_dropped_on_the_record(qtbot: QtBot, world: World) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    oid = add_aspect(world)
+    dlg = form(qtbot, world, "coordinator", "AspectImpactLog", oid)
+    panel = dlg.evidence
+    assert panel is not None
+    photo = next(config.asset_path("demo_photos").glob("*.png"))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    panel.dropEvent(event)
+    assert panel.list.count() == 1
+    assert panel.list.item(0).text() == photo.name
