@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit import clock
@@ -351,10 +351,6 @@ def utc_now_after(as_of: str) -> str:
     if now > as_of:
         return now
     return clock.iso(clock.parse_iso(as_of) + timedelta(milliseconds=1))
-
-
-def as_utc(value: str) -> datetime:
-    return clock.parse_iso(value).astimezone(UTC)
 
 
 def review_choices(db: Database, site_id: str) -> list[tuple[str, str]]:

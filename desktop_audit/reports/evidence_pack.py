@@ -52,6 +52,7 @@ from desktop_audit.errors import Cancelled, ValidationError
 from desktop_audit.reports import charts, data, fonts, photos
 from desktop_audit.schema import (
     ASPECT,
+    BY_NAME,
     EVIDENCE,
     FINDING,
     LEGAL,
@@ -923,9 +924,7 @@ class _Builder:
         pack = self.pack
         cls = e.get("parentClass") or ""
         pid = e.get("parentId") or ""
-        label = {"AuditSite": SITE.label, "AspectImpactLog": ASPECT.label,
-                 "SpillKitLog": SPILL_KIT.label, "LegalRegisterEntry": LEGAL.label,
-                 "AuditReview": REVIEW.label, "AuditFinding": FINDING.label}.get(cls, cls)
+        label = BY_NAME[cls].label if cls in BY_NAME else cls
         ref = pack.refs.get(pid, pid)
         return f"{label} {ref} ({pid})"
 
@@ -1046,7 +1045,8 @@ class _Builder:
         rows: list[list[Any]] = []
         for i, ev in enumerate(pack.trail):
             ref = pack.refs.get(ev.record_id)
-            record = f"{ev.record_class} {ref + ' ' if ref else ''}({ev.record_id})"
+            kind = BY_NAME[ev.record_class].label if ev.record_class in BY_NAME else ev.record_class
+            record = f"{kind} {ref + ' ' if ref else ''}({ev.record_id})"
             rows.append([_local(ev.at, seconds=True).replace(" ", "\n"), f"{ev.device_id}\n{ev.seq}",
                          ev.actor_name, ev.action, record, _changes_text(ev.changes),
                          f"{ev.hash[:16]}\n{ev.hash[16:32]}"])
