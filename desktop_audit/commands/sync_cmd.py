@@ -125,7 +125,17 @@ def sync(ctx: Any) -> int:
         with client:
             row = db.execute('SELECT "objectId", "passwordVerifier" FROM "user" WHERE '
                              '"username" = ? AND "deletedAt" IS NULL', (username,)).fetchone()
-            if row is not None and not row[1]:
+            if row is None:
+                # Someone new on this laptop: the server says who they are, and the pull
+                # brings their account here.
+                from desktop_audit.sync.engine import SyncEngine, ensure_tables
+
+                user = session.online_login(client, username, password,
+                                            budget=ctx.args.retry_budget)
+                ensure_tables(db)
+                SyncEngine(db, client, retry_budget=ctx.args.retry_budget).pull(["User"])
+                actor = session.learn_password(db, user["objectId"], password)
+            elif not row[1]:
                 # Pulled here but never logged in here: the server says who they are.
                 user = session.online_login(client, username, password,
                                             budget=ctx.args.retry_budget)
@@ -134,8 +144,6 @@ def sync(ctx: Any) -> int:
                 try:
                     actor = auth.login(db, username, password)
                 except AuthError:
-                    if row is None:
-                        raise
                     # The password may have been changed on another laptop: the server
                     # decides, and this laptop learns the new one.
                     user = session.online_login(client, username, password,

@@ -227,3 +227,28 @@ def test_a_password_changed_on_another_laptop_is_learnt_at_sync(team: Team, serv
 
     b.db = open_database(b.path)
     assert auth.login(b.db, "admin", "a-new-password-1").role == "admin"
+
+
+def test_someone_new_syncs_on_an_existing_laptop(team: Team, server: Server,
+                                                 laptops: Any) -> None:
+    from desktop_audit import services
+
+    a = team.laptop
+    assert a.sync().exit_code == 0
+    b = laptops.join("b", "admin")
+    newbie = services.create_user(a.db, a.actor, username="newbie", email="n@example.com",
+                                  role="coordinator", password="newbie-pass-1",
+                                  sites=[team.site_a])
+    assert a.sync().exit_code == 0
+    b.db.close()
+    env = _env()
+    env["DESKTOP_AUDIT_PASSWORD"] = "newbie-pass-1"
+    cmd = [sys.executable, "-m", "desktop_audit", "--db", str(b.path), "--user", "newbie",
+           "sync", "--server", server.url, "--quiet"]
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    from desktop_audit.domain import auth
+    from desktop_audit.store import open_database
+
+    b.db = open_database(b.path)
+    assert auth.login(b.db, "newbie", "newbie-pass-1").id == newbie
