@@ -185,11 +185,17 @@ def run(report: Any) -> None:
         from desktop_audit.schema import BY_NAME, SYNC_ORDER
 
         classes = [BY_NAME[c].remote_name for c in SYNC_ORDER]
-        get_floor, objects = _floor_get(url, classes)
-        pull = _cli(work / "b.sqlite", "sync", "--server", url, "--quiet")
-        report.add(f"new laptop pulls {objects} objects (whole command)", pull,
+        # Interleaved twice, the faster of each kept (the machine is shared).
+        floors, pulls = [], []
+        for n in range(2):
+            get_floor, objects = _floor_get(url, classes)
+            floors.append(get_floor)
+            pulls.append(_cli(work / f"b{n}.sqlite", "sync", "--server", url, "--quiet"))
+        report.add(f"new laptop pulls {objects} objects (whole command)", min(pulls),
                    floor_name=f"bare paginated GET of the same {objects}",
-                   floor_value=get_floor)
+                   floor_value=min(floors),
+                   note="runs " + ", ".join(f"{p:.2f}/{f:.2f} s" for p, f in
+                                            zip(pulls, floors, strict=True)))
         one = _floor_one_by_one(url, site, "S")
         report.add(f"one request per object, {N} objects (the SDK offline-queue path)", one,
                    floor_name=f"bare /batch of 50, {N} objects", floor_value=floor)
