@@ -192,6 +192,10 @@ class LiveQuery:
             self.error = str(exc)
         finally:
             self._ready.set()
+            try:
+                self.db.handle.close()  # this thread's own SQLite connection
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
 
     def stop(self) -> None:
         if self._ws is not None:
