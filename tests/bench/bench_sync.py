@@ -24,12 +24,15 @@ PASSWORD = "bench-admin-pass"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _server() -> str:
-    from tests.sync.conftest import server_sh
+def _server() -> tuple[str, bool]:
+    """The sync tests' server instance, emptied; and whether it was running before."""
+    from tests.sync.conftest import SERVER_SH, _server_env, server_sh
 
+    was_running = subprocess.run([str(SERVER_SH), "status"], env=_server_env(),
+                                 capture_output=True, timeout=60).returncode == 0
     url = server_sh("start")
     server_sh("reset")
-    return url
+    return url, was_running
 
 
 def _master(url: str) -> Any:
@@ -169,7 +172,7 @@ def _floor_get(url: str, classes: list[str]) -> tuple[float, int]:
 def run(report: Any) -> None:
     from tests.sync.conftest import server_sh
 
-    url = _server()
+    url, was_running = _server()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         site = _laptop(work / "a.sqlite", url)
@@ -200,3 +203,5 @@ def run(report: Any) -> None:
         report.add(f"one request per object, {N} objects (the SDK offline-queue path)", one,
                    floor_name=f"bare /batch of 50, {N} objects", floor_value=floor)
     server_sh("reset")
+    if not was_running:
+        server_sh("stop")
