@@ -8,7 +8,7 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    from desktop_audit.reports.evidence_pack import SECTIONS
+    from desktop_audit.reports.sections import SECTIONS
 
     p = sub.add_parser("export-pack", help="write a site's PDF evidence pack",
                        description="Write the ISO 14001 evidence pack of one site: cover, "

@@ -50,6 +50,7 @@ from reportlab.platypus import (
 from desktop_audit import __version__, clock
 from desktop_audit.errors import Cancelled, ValidationError
 from desktop_audit.reports import charts, data, fonts, photos
+from desktop_audit.reports.sections import PACK_TITLE, SECTION_CLAUSES, SECTION_TITLES, SECTIONS  # noqa: F401
 from desktop_audit.schema import (
     ASPECT,
     BY_NAME,
@@ -69,24 +70,6 @@ if TYPE_CHECKING:
     from desktop_audit.store.db import Database
 
 # The optional sections, in pack order (cover and contents are always there).
-SECTIONS: tuple[str, ...] = ("summary", "aspects", "spill_kits", "legal", "reviews", "findings",
-                             "photos", "trail", "signoff")
-SECTION_TITLES: dict[str, str] = {
-    "summary": "Summary",
-    "aspects": "Aspects and impacts register",
-    "spill_kits": "Spill kit inspections",
-    "legal": "Legal register and evaluation of compliance",
-    "reviews": "Audit reviews",
-    "findings": "Findings and corrective actions",
-    "photos": "Photo evidence",
-    "trail": "Audit trail",
-    "signoff": "Sign-off",
-}
-SECTION_CLAUSES: dict[str, str] = {
-    "aspects": "ISO 14001 6.1.2", "legal": "ISO 14001 6.1.3, 9.1.2", "reviews": "ISO 14001 9.2",
-    "findings": "ISO 14001 10.2", "spill_kits": "ISO 14001 8.2",
-}
-PACK_TITLE = "ISO 14001 evidence pack"
 
 PAGE = landscape(A4)
 MARGIN = 15 * mm
