@@ -221,6 +221,7 @@ class MainWindow(QMainWindow):
                 from desktop_audit.ui.views.trail_view import TrailView
 
                 widget = TrailView(self.db, self.actor, settings=self.settings)
+                widget.open_record.connect(self.open_record)
             else:
                 from desktop_audit.ui.views.list_view import ListView
 

@@ -268,3 +268,15 @@ def test_a_failed_import_says_which_row_and_field(qtbot: QtBot, world: World,
     qtbot.waitUntil(lambda: not task.running, timeout=10_000)
     assert "row 2" in view.footer.text() and "severity" in view.footer.text()
     assert view.model.rowCount() == 0
+
+
+def test_enter_on_a_trail_event_opens_the_record_it_is_about(qtbot: QtBot, world: World) -> None:
+    oid = add_finding(world, text="Traced finding")
+    win = window(qtbot, world, "admin")
+    trail = win.show_view("trail")
+    view = trail.list
+    view.search.setText(oid)
+    assert view.model.rowCount() == 1
+    view.table.selectRow(0)
+    view.open_current()
+    assert any(d.object_id == oid and d.cdef.name == "AuditFinding" for d in win.dialogs)

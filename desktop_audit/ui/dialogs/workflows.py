@@ -340,7 +340,7 @@ def buttons_for(form: RecordDialog) -> list[Button]:
                     return
                 form.status.setText("Password reset")
         out.append(("Reset password…", ok, why, reset))
-    if name != "User":
+    if name not in ("User", "AuditTrailEvent"):
         ok, why = form.can("delete")
         if ok:
             def delete() -> None:

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop_audit.domain import trail
 from desktop_audit.domain.actor import Actor
-from desktop_audit.schema import TRAIL
+from desktop_audit.schema import BY_NAME, TRAIL
 from desktop_audit.ui.tasks import Task
 from desktop_audit.ui.views.list_view import ListView
 
 
 class TrailView(QWidget):
+    open_record = Signal(str, str)
+
     def __init__(self, db: Any, actor: Actor, *, settings: QSettings | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.db = db
+        self.actor = actor
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
@@ -32,11 +35,23 @@ class TrailView(QWidget):
         row.addWidget(self.verify_button)
         self.list = ListView(db, actor, TRAIL, settings=settings)
         self.list.box.insertLayout(1, row)  # under the title
-        self.open_record = self.list.open_record
+        self.list.open_record.connect(self._open)
         box.addWidget(self.list, 1)
         self.task: Task | None = None
         self.ok: bool | None = None
         self.verify()
+
+    def _open(self, _class_name: str, event_id: str) -> None:
+        """Enter on an event opens the record it is about (its history tab tells the rest)."""
+        row = self.db.execute('SELECT "recordClass", "recordId" FROM audit_trail_event '
+                              'WHERE "objectId" = ?', (event_id,)).fetchone()
+        if row and row[0] in BY_NAME and row[1] and row[0] not in ("Evidence", "AuditTrailEvent"):
+            found = self.db.execute(f'SELECT 1 FROM "{BY_NAME[row[0]].table}" WHERE "objectId" = ? '
+                                    'AND "deletedAt" IS NULL', (row[1],)).fetchone()
+            if found and (row[0] != "User" or self.actor.is_admin):
+                self.open_record.emit(row[0], row[1])
+                return
+        self.open_record.emit("AuditTrailEvent", event_id)
 
     def verify(self) -> None:
         if self.task is not None and self.task.running:
