@@ -25,7 +25,7 @@ def test_export_a_pack_with_chosen_sections(qtbot: QtBot, world: World, tmp_path
     for key, box in dlg.sections.items():
         box.setChecked(key in ("findings", "aspects"))
     assert dlg.chosen_sections() == ["aspects", "findings"]
-    with qtbot.waitSignal(dlg.done, timeout=60_000) as result:
+    with qtbot.waitSignal(dlg.exported, timeout=60_000) as result:
         dlg.export_button.click()
     assert result.args[0].pages >= 2
     assert out.read_bytes()[:5] == b"%PDF-"
@@ -61,3 +61,26 @@ def test_field_staff_cannot_export_a_pack(qtbot: QtBot, world: World) -> None:
     manager = MainWindow(world.db, world.manager)
     qtbot.addWidget(manager)
     assert manager.export_pack_action.isEnabled()
+
+
+def test_the_pack_dialog_opens_on_a_review(qtbot: QtBot, world: World) -> None:
+    from datetime import date
+
+    from desktop_audit import services
+
+    rid = services.plan_review(world.db, world.admin, site=world.site_a,
+                               auditDate=date.today().isoformat(), leadAuditor=world.auditor.id)
+    dlg = ExportPackDialog(world.db, world.coordinator, site=world.site_a, review=rid,
+                           open_when_done=False)
+    qtbot.addWidget(dlg)
+    assert dlg.review.currentData() == rid
+    assert "not approved yet" in dlg.review_note.text()
+
+
+def test_close_shuts_the_pack_dialog_when_idle(qtbot: QtBot, world: World) -> None:
+    dlg = ExportPackDialog(world.db, world.manager, open_when_done=False)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    with qtbot.waitSignal(dlg.rejected):
+        dlg.cancel_button.click()
+    assert not dlg.isVisible()

@@ -280,3 +280,30 @@ def test_enter_on_a_trail_event_opens_the_record_it_is_about(qtbot: QtBot, world
     view.table.selectRow(0)
     view.open_current()
     assert any(d.object_id == oid and d.cdef.name == "AuditFinding" for d in win.dialogs)
+
+
+def test_actions_a_role_may_not_take_are_disabled_with_the_reason(qtbot: QtBot,
+                                                                   world: World) -> None:
+    legal = listing(qtbot, world, "LegalRegisterEntry", role="field_staff")
+    assert not legal.new_button.isEnabled()
+    assert "may not change the legal register" in legal.new_button.toolTip()
+    assert not legal.import_button.isEnabled()
+    findings = listing(qtbot, world, "AuditFinding", role="field_staff")
+    assert findings.new_button.isEnabled()  # observations
+    trail = listing(qtbot, world, "AuditTrailEvent", role="admin")
+    assert not trail.new_button.isVisible() and not trail.import_button.isVisible()
+
+
+def test_a_bar_of_the_severity_chart_opens_those_findings(qtbot: QtBot, world: World) -> None:
+    add_finding(world, severity="minor_nc", text="Minor one")
+    add_finding(world, severity="major_nc", text="Major one")
+    win = window(qtbot, world, "manager")
+    dash = win.views["dashboard"]
+    series = dash.severity_chart.chart().series()[0]
+    order = list(reversed(("major_nc", "minor_nc", "observation", "opportunity")))
+    series.clicked.emit(order.index("major_nc"), series.barSets()[0])
+    assert win.current_key() == "findings"
+    view = win.list_view()
+    assert view.quick.currentData() == "open_major_nc"
+    assert [view.model.record(r)["description"] for r in range(view.model.rowCount())] == \
+        ["Major one"]

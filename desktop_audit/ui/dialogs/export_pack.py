@@ -34,10 +34,11 @@ from desktop_audit.ui.tasks import Task
 
 
 class ExportPackDialog(QDialog):
-    done = Signal(object)  # PackResult
+    exported = Signal(object)  # PackResult
 
     def __init__(self, db: Any, actor: Actor, *, site: str | None = None,
-                 open_when_done: bool = True, parent: QWidget | None = None) -> None:
+                 review: str | None = None, open_when_done: bool = True,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         from desktop_audit.reports import SECTION_TITLES, SECTIONS
 
@@ -113,6 +114,8 @@ class ExportPackDialog(QDialog):
         buttons.addWidget(self.cancel_button)
         box.addLayout(buttons)
         self._site_changed()
+        if review and self.review.findData(review) >= 0:
+            self.review.setCurrentIndex(self.review.findData(review))
 
     def _site_changed(self) -> None:
         site = self.site.currentData()
@@ -200,7 +203,7 @@ class ExportPackDialog(QDialog):
                            f"{result.size / 1e6:.1f} MB.{warn}")
         self.export_button.setEnabled(True)
         self.cancel_button.setText("Close")
-        self.done.emit(result)
+        self.exported.emit(result)
         if self.open_when_done:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(result.path)))
 

@@ -310,6 +310,13 @@ def buttons_for(form: RecordDialog) -> list[Button]:
         if ok and rec.get("leadAuditor") == actor.id:
             ok, why = False, "the lead auditor cannot approve their own review"
         out.append(("Approve…", ok, why, lambda: run(ApproveDialog(db, actor, rec, form))))
+        ok, why = form.can("export_pack", site_id=site)
+
+        def export() -> None:
+            from desktop_audit.ui.dialogs.export_pack import ExportPackDialog
+
+            ExportPackDialog(db, actor, site=site, review=rec["objectId"], parent=form).open()
+        out.append(("Evidence pack…", ok, why or "Export this review's PDF evidence pack", export))
     if name in LOG_TYPE_OF:
         ok, why = form.can("finding_raise", site_id=site)
 

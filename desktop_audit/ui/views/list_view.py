@@ -96,7 +96,7 @@ class ListView(QWidget):
             if oid in visible:
                 self.site.addItem(f"{code} – {name}", oid)
         self.site.currentIndexChanged.connect(lambda _i: self._filters_changed())
-        self.site.setVisible(cdef.name not in ("User",))
+        self.site.setVisible(cdef.name not in ("User", "AuditSite"))
         self.site.setToolTip("Show one site only")
         bar.addWidget(self.site)
         self.quick = QComboBox()
