@@ -197,6 +197,11 @@ class LiveQuery:
             except Exception:  # noqa: BLE001 - closing is best effort
                 pass
 
+    @property
+    def running(self) -> bool:
+        """Subscribed and listening (False once the connection dropped or was stopped)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         if self._ws is not None:
             self._ws.close()

@@ -8,8 +8,9 @@ the last sync, pending changes, quarantined changes and open conflicts.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from desktop_audit.errors import SyncError
 from desktop_audit.sync import session
@@ -94,3 +95,67 @@ def sync_now(db: Database, actor: Actor, password: str, *,
                 client.logout()
             except Exception:  # noqa: BLE001 - the sync result matters, not the logout
                 pass
+
+
+class LiveSession:
+    """While online: a logged-in client and a Live Query on findings and reviews.
+
+    Live Query does not replay what was missed while the connection was down, so when
+    ``keep_alive()`` finds it dropped and the server answering again, it first runs a
+    normal sync with the same session, then subscribes again."""
+
+    def __init__(self, db: Database, actor: Actor, client: Any,
+                 on_change: Callable[[str, str, str], None] | None) -> None:
+        self.db = db
+        self.actor = actor
+        self.client = client
+        self.on_change = on_change
+        self.live: Any = None
+        self.reconnects = 0
+
+    def start(self) -> None:
+        from desktop_audit.sync.live import LiveQuery
+
+        self.live = LiveQuery(self.db, self.client, on_change=self.on_change)
+        self.live.start()
+
+    @property
+    def running(self) -> bool:
+        return self.live is not None and self.live.running
+
+    def keep_alive(self) -> bool:
+        """Reconnect after a drop (pull first); True when listening afterwards."""
+        if self.running:
+            return True
+        if not self.client.health():
+            return False
+        session.sync(self.db, self.client, self.actor, retry_budget=10.0)
+        self.start()
+        self.reconnects += 1
+        return True
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+        try:
+            self.client.logout()
+        except Exception:  # noqa: BLE001 - leaving: a failed logout changes nothing here
+            pass
+        self.client.close()
+
+
+def start_live(db: Database, actor: Actor, password: str,
+               on_change: Callable[[str, str, str], None] | None = None) -> LiveSession:
+    """Log in online and keep a Live Query running (the caller stops it)."""
+    s = settings(db)
+    if not s.server:
+        raise SyncError("no server set: enter the server URL and app id first")
+    client = session.make_client(s.server, s.app_id, key_env=s.key_env or None)
+    try:
+        session.online_login(client, actor.username, password, budget=10.0)
+        live = LiveSession(db, actor, client, on_change)
+        live.start()
+    except BaseException:
+        client.close()
+        raise
+    return live

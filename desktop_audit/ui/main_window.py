@@ -42,6 +42,7 @@ VIEW_KEYS = tuple(v[0] for v in VIEWS)
 
 class MainWindow(QMainWindow):
     signed_out = Signal(bool)
+    live_changed = Signal(str, str)  # class name, objectId: a colleague's change arrived
 
     def __init__(self, db: Any, actor: Actor, *, settings: QSettings | None = None,
                  parent: QWidget | None = None) -> None:
@@ -157,6 +158,8 @@ class MainWindow(QMainWindow):
         self.sync_label.clicked.connect(self.open_sync)
         self.sync_label.setText("Checking sync status…")
         self.online: bool | None = None
+        self.live: Any = None  # the Live Query session while online (after a sync)
+        self.live_changed.connect(lambda _cls, _oid: self.reload_views())
         self.status_task: Task | None = None
         status.addWidget(self.user_label)
         status.addWidget(self.db_label)
@@ -172,10 +175,17 @@ class MainWindow(QMainWindow):
         if self.status_task is not None and self.status_task.running:
             return
         db = self.db
+        live = self.live
 
         def work(_p: Any, _c: Any) -> tuple[int, str | None, bool | None]:
+            from desktop_audit.errors import AuditError
             from desktop_audit.sync import status
 
+            if live is not None:
+                try:  # back online after a drop: pull what was missed, subscribe again
+                    live.keep_alive()
+                except (AuditError, OSError, ValueError):
+                    pass
             s = status.sync_status(db)
             online = status.is_online(db) if s.settings.server else None
             return s.pending, s.last_sync_at, online
@@ -201,8 +211,9 @@ class MainWindow(QMainWindow):
     def open_sync(self) -> None:
         from desktop_audit.ui.dialogs.sync_dialog import SyncDialog
 
-        dialog = SyncDialog(self.db, self.actor, parent=self)
+        dialog = SyncDialog(self.db, self.actor, parent=self, on_live_change=self._live_event)
         dialog.synced.connect(lambda _ok, _msg: (self.reload_views(), self.update_sync_status()))
+        dialog.live_started.connect(self._set_live)
         self.sync_dialog = dialog
         dialog.open()
 
@@ -289,6 +300,16 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
+    # ------------------------------------------------------------ live updates
+    def _live_event(self, _event: str, class_name: str, object_id: str) -> None:
+        """From the Live Query thread: hand over to the GUI thread (a queued signal)."""
+        self.live_changed.emit(class_name, object_id)
+
+    def _set_live(self, live: Any) -> None:
+        if self.live is not None and self.live is not live:
+            self.live.stop()
+        self.live = live
+
     def reload_views(self) -> None:
         for widget in self.views.values():
             if hasattr(widget, "reload"):
@@ -310,6 +331,9 @@ class MainWindow(QMainWindow):
         self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
         if self.settings is not None:
             self.settings.setValue("window/size", self.size())
             self.settings.sync()

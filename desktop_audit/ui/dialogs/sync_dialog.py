@@ -28,13 +28,18 @@ from desktop_audit.ui.tasks import Task
 
 class SyncDialog(QDialog):
     synced = Signal(bool, str)  # reached the server, one-line outcome
+    live_started = Signal(object)  # a LiveSession listening for colleagues' changes
 
-    def __init__(self, db: Any, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, db: Any, actor: Actor, parent: QWidget | None = None, *,
+                 on_live_change: Any = None) -> None:
         super().__init__(parent)
         from desktop_audit.sync import status
 
         self.db = db
         self.actor = actor
+        # Called from the Live Query thread after each merged change; None: no Live Query.
+        self.on_live_change = on_live_change
+        self.live_error: str | None = None
         self.task: Task | None = None
         self.report: Any = None
         self.setWindowTitle("Sync with the server")
@@ -137,14 +142,23 @@ class SyncDialog(QDialog):
             self.stage.setText(str(exc))
             return None
         db, actor, password = self.db, self.actor, self.password.text()
+        on_live_change = self.on_live_change
         stage: dict[str, str] = {}
 
         def work(progress: Any, cancelled: Any) -> Any:
             def report(name: str, done: int, total: int) -> None:
                 stage["now"] = name
                 progress(done, total)
-            return status.sync_now(db, actor, password, progress=report,
-                                   cancel=task.cancel_event, retry_budget=20.0)
+            result = status.sync_now(db, actor, password, progress=report,
+                                     cancel=task.cancel_event, retry_budget=20.0)
+            live, live_error = None, None
+            if on_live_change is not None:
+                # Stay subscribed to findings and reviews while online.
+                try:
+                    live = status.start_live(db, actor, password, on_live_change)
+                except (AuditError, OSError, ValueError) as exc:
+                    live_error = str(exc)
+            return result, live, live_error
 
         task = Task(work, db=db, parent=self)
         task.progress.connect(lambda done, total: self._progress(stage.get("now", ""), done, total))
@@ -166,8 +180,11 @@ class SyncDialog(QDialog):
             self.bar.setValue(done)
         self.stage.setText(f"{stage}: {done:,} of {total:,}" if total else stage)
 
-    def _done(self, report: Any) -> None:
+    def _done(self, outcome: Any) -> None:
+        report, live, self.live_error = outcome
         self.report = report
+        if live is not None:
+            self.live_started.emit(live)
         self.bar.setVisible(False)
         self.stage.setText(report.summary().replace("\n", "<br>"))
         self._idle()
