@@ -53,3 +53,30 @@ def test_a_server_that_does_not_answer_is_reported_and_nothing_is_lost(qtbot: Qt
     assert world.db.meta("sync_server", "").startswith("http://127.0.0.1:")
     pending = world.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
     assert pending > 0
+
+
+def test_a_conflict_is_resolved_with_a_typed_value(qtbot: QtBot, world: World) -> None:
+    from desktop_audit.domain import trail
+    from desktop_audit.schema import FINDING
+    from desktop_audit.services import engine
+
+    fid = add_finding(world)
+    # What a sync records when the same field changed on this laptop and on the server.
+    world.db.execute(
+        'INSERT INTO sync_conflict ("className", "objectId", "field", "mine", "theirs", "base", '
+        '"theirsUpdatedAt", "detectedAt") VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        ("AuditFinding", fid, "correctiveAction", '"Fit a padlock"', '"Weld the valve shut"',
+         '"Padlock the valve"', "2026-11-27T10:00:00.000Z", "2026-11-27T10:00:01.000Z"))
+    dlg = SyncDialog(world.db, world.manager)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    assert dlg.conflicts.count() == 1 and "Weld the valve shut" in dlg.conflicts.item(0).text()
+    assert dlg.edited.text() == "Fit a padlock"  # starts from my value
+    dlg.edited.setText("Fit a padlock and a valve-position sign")
+    dlg.use_edited.click()
+    assert dlg.conflicts.count() == 0 and not dlg.use_edited.isVisible()
+    record = engine.load(world.db, FINDING, fid)
+    assert record["correctiveAction"] == "Fit a padlock and a valve-position sign"
+    history = trail.history(world.db, "AuditFinding", fid)
+    assert history[-1]["action"] == "resolve"
+    assert "Weld the valve shut" in str(history[-1]["changes"])

@@ -71,9 +71,16 @@ class SyncDialog(QDialog):
         self.keep_theirs = QPushButton("Keep theirs")
         self.keep_mine.clicked.connect(lambda: self.resolve("mine"))
         self.keep_theirs.clicked.connect(lambda: self.resolve("theirs"))
+        # Or neither: type the value that stands (checked like any other entry).
+        self.edited = QLineEdit()
+        self.edited.setPlaceholderText("or type the value that stands")
+        self.use_edited = QPushButton("Use this value")
+        self.use_edited.clicked.connect(lambda: self.resolve("edit", self.edited.text()))
+        self.conflicts.currentItemChanged.connect(self._prefill)
         resolve.addWidget(self.keep_mine)
         resolve.addWidget(self.keep_theirs)
-        resolve.addStretch(1)
+        resolve.addWidget(self.edited, 1)
+        resolve.addWidget(self.use_edited)
         box.addLayout(resolve)
         self.bar = QProgressBar()
         self.bar.setVisible(False)
@@ -111,22 +118,31 @@ class SyncDialog(QDialog):
             item = QListWidgetItem(f"{c.class_name} {c.object_id} · {c.field}: mine {c.mine!r}, "
                                    f"theirs {c.theirs!r}")
             item.setData(Qt.ItemDataRole.UserRole, c.id)
+            item.setData(Qt.ItemDataRole.UserRole + 1, c.mine)
             self.conflicts.addItem(item)
         has = bool(s.conflicts)
         self.conflicts.setVisible(has)
-        self.keep_mine.setVisible(has)
-        self.keep_theirs.setVisible(has)
+        for widget in (self.keep_mine, self.keep_theirs, self.edited, self.use_edited):
+            widget.setVisible(has)
+        if has:
+            self.conflicts.setCurrentRow(0)
 
-    def resolve(self, keep: str) -> None:
+    def _prefill(self, item: QListWidgetItem | None, _previous: Any = None) -> None:
+        mine = item.data(Qt.ItemDataRole.UserRole + 1) if item is not None else None
+        self.edited.setText("" if mine is None else str(mine))
+
+    def resolve(self, keep: str, value: Any = None) -> None:
         from desktop_audit.sync.engine import resolve
 
         item = self.conflicts.currentItem() or self.conflicts.item(0)
         if item is None:
             return
         try:
-            resolve(self.db, self.actor, int(item.data(Qt.ItemDataRole.UserRole)), keep)
+            resolve(self.db, self.actor, int(item.data(Qt.ItemDataRole.UserRole)), keep, value)
         except (AuditError, ValueError) as exc:
             self.stage.setText(str(exc))
+            return
+        self.stage.setText("Conflict resolved; the choice is in the audit trail.")
         self.show_status()
 
     def start(self) -> Task | None:
