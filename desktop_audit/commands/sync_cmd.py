@@ -128,11 +128,10 @@ def sync(ctx: Any) -> int:
             if row is None:
                 # Someone new on this laptop: the server says who they are, and the pull
                 # brings their account here.
-                from desktop_audit.sync.engine import SyncEngine, ensure_tables
+                from desktop_audit.sync.engine import SyncEngine
 
                 user = session.online_login(client, username, password,
                                             budget=ctx.args.retry_budget)
-                ensure_tables(db)
                 SyncEngine(db, client, retry_budget=ctx.args.retry_budget).pull(["User"])
                 actor = session.learn_password(db, user["objectId"], password)
             elif not row[1]:

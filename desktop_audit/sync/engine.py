@@ -71,30 +71,11 @@ NOT_STORED = -1  # quarantine code of a pulled record that clashes with a local 
 CLASH = (sqlite3.IntegrityError, peewee.IntegrityError)
 Progress = Callable[[str, int, int], None]
 
-SYNC_TABLES = (
-    'CREATE TABLE IF NOT EXISTS "sync_conflict" ('
-    '"id" INTEGER NOT NULL PRIMARY KEY, "className" TEXT NOT NULL, "objectId" TEXT NOT NULL, '
-    '"field" TEXT NOT NULL, "mine" TEXT, "theirs" TEXT, "base" TEXT, '
-    '"theirsUpdatedAt" TEXT, "detectedAt" TEXT NOT NULL)',
-    'CREATE UNIQUE INDEX IF NOT EXISTS "sync_conflict_field" ON "sync_conflict" '
-    '("className", "objectId", "field")',
-    'CREATE TABLE IF NOT EXISTS "sync_quarantine" ('
-    '"className" TEXT NOT NULL, "objectId" TEXT NOT NULL, "code" INTEGER, "reason" TEXT, '
-    '"at" TEXT NOT NULL, PRIMARY KEY ("className", "objectId"))',
-)
-
 
 def pending_count(db: Database) -> int:
     """Records changed here and not yet confirmed by the server."""
     return int(db.execute(
         'SELECT COUNT(DISTINCT "className" || \':\' || "objectId") FROM outbox').fetchone()[0])
-
-
-def ensure_tables(db: Database) -> None:
-    """The sync's own bookkeeping tables (conflicts, quarantine); idempotent."""
-    with db.atomic():
-        for sql in SYNC_TABLES:
-            db.execute(sql)
 
 
 def _norm(f: schema.Field | None, value: Any) -> Any:
@@ -229,7 +210,6 @@ class SyncEngine:
     def run(self, *, pull: bool = True) -> SyncReport:
         started = time.monotonic()
         before = self.client.requests_made
-        ensure_tables(self.db)
         try:
             if pull:
                 self.pull()
@@ -854,7 +834,6 @@ class Conflict:
 
 
 def open_conflicts(db: Database) -> list[Conflict]:
-    ensure_tables(db)
     rows = db.execute('SELECT "id", "className", "objectId", "field", "mine", "theirs", "base", '
                       '"detectedAt" FROM sync_conflict ORDER BY "id"').fetchall()
     return [Conflict(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else None,
@@ -863,7 +842,6 @@ def open_conflicts(db: Database) -> list[Conflict]:
 
 
 def quarantined(db: Database) -> list[tuple[str, str, int, str, str]]:
-    ensure_tables(db)
     return [tuple(r) for r in db.execute(
         'SELECT "className", "objectId", "code", "reason", "at" FROM sync_quarantine '
         'ORDER BY "at"').fetchall()]
@@ -875,7 +853,6 @@ def resolve(db: Database, actor: Actor | None, conflict_id: int, keep: str,
     Either way the choice and both values go into the audit trail."""
     if keep not in ("mine", "theirs", "edit"):
         raise ValueError("keep is mine, theirs or edit")
-    ensure_tables(db)
     found = [c for c in open_conflicts(db) if c.id == conflict_id]
     if not found:
         from desktop_audit.errors import NotFound

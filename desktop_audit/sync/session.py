@@ -132,9 +132,6 @@ def join(db_path: Path, client: ParseClient, username: str, password: str, *,
     db = (open_db or open_database)(db_path, create=True)
     engine = SyncEngine(db, client, progress=progress, cancel=cancel,
                         retry_budget=retry_budget)
-    from desktop_audit.sync.engine import ensure_tables
-
-    ensure_tables(db)
     engine.pull()
     remember_password(db, user["objectId"], password)
     actor = actor_of(db, user["objectId"])

@@ -18,7 +18,6 @@ from desktop_audit.sync.engine import (
     Conflict,
     Progress,
     SyncReport,
-    ensure_tables,
     open_conflicts,
     pending_count,
     quarantined,
@@ -62,7 +61,6 @@ def save_settings(db: Database, new: SyncSettings) -> None:
 
 
 def sync_status(db: Database) -> SyncStatus:
-    ensure_tables(db)
     return SyncStatus(settings(db), db.meta("sync_last_at"),
                       pending_count(db),
                       open_conflicts(db), quarantined(db))

@@ -47,7 +47,27 @@ def _text(initial: str | None = None, height: int = 70) -> QPlainTextEdit:
     return edit
 
 
-class CloseFindingDialog(QDialog):
+class _ActionDialog(QDialog):
+    """A dialog around one service call: a refusal is shown in the dialog, which stays open."""
+
+    error: QLabel
+
+    def add_error_label(self, box: QVBoxLayout) -> None:
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #b02a37;")
+        self.error.setWordWrap(True)
+        box.addWidget(self.error)
+
+    def run(self, call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except AuditError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+
+class CloseFindingDialog(_ActionDialog):
     """Closing a finding: the rules of DOMAIN.md, each shown ticked or saying what blocks."""
 
     def __init__(self, db: Any, actor: Actor, finding: dict[str, Any],
@@ -78,10 +98,7 @@ class CloseFindingDialog(QDialog):
         self.rules.setWordWrap(True)
         self.rules.setObjectName("closing_rules")
         box.addWidget(self.rules)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #b02a37;")
-        self.error.setWordWrap(True)
-        box.addWidget(self.error)
+        self.add_error_label(box)
         box.addStretch(1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.close_button = QPushButton("Close finding")
@@ -119,18 +136,12 @@ class CloseFindingDialog(QDialog):
 
     def submit(self) -> None:
         c = self.candidate()
-        try:
-            services.close_finding(self.db, self.actor, self.finding["objectId"],
-                                   verificationNote=c["verificationNote"],
-                                   rootCause=c["rootCause"],
-                                   correctiveAction=c["correctiveAction"])
-        except AuditError as exc:
-            self.error.setText(str(exc))
-            return
-        self.accept()
+        self.run(lambda: services.close_finding(
+            self.db, self.actor, self.finding["objectId"], verificationNote=c["verificationNote"],
+            rootCause=c["rootCause"], correctiveAction=c["correctiveAction"]))
 
 
-class EvaluationDialog(QDialog):
+class EvaluationDialog(_ActionDialog):
     """Record an evaluation of compliance; the next due date moves on by the review frequency."""
 
     def __init__(self, db: Any, actor: Actor, entry: dict[str, Any],
@@ -160,10 +171,7 @@ class EvaluationDialog(QDialog):
         box.addLayout(form)
         self.next_label = QLabel()
         box.addWidget(self.next_label)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #b02a37;")
-        self.error.setWordWrap(True)
-        box.addWidget(self.error)
+        self.add_error_label(box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                                    QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Record evaluation")
@@ -179,18 +187,16 @@ class EvaluationDialog(QDialog):
         self.next_label.setText(f"Next evaluation will be due on <b>{due.isoformat()}</b>.")
 
     def submit(self) -> None:
-        try:
+        def record() -> None:
             self.new_due = services.record_legal_evaluation(
                 self.db, self.actor, self.entry["objectId"], complianceStatus=self.status.currentData(),
                 evaluatedOn=self.on.date().toString("yyyy-MM-dd"),
                 evidenceNote=self.note.toPlainText().strip() or None)
-        except AuditError as exc:
-            self.error.setText(str(exc))
-            return
-        self.accept()
+
+        self.run(record)
 
 
-class AssignSitesDialog(QDialog):
+class AssignSitesDialog(_ActionDialog):
     def __init__(self, db: Any, actor: Actor, user: dict[str, Any],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -210,10 +216,7 @@ class AssignSitesDialog(QDialog):
                                else Qt.CheckState.Unchecked)
             self.list.addItem(item)
         box.addWidget(self.list)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #b02a37;")
-        self.error.setWordWrap(True)
-        box.addWidget(self.error)
+        self.add_error_label(box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save |
                                    QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.submit)
@@ -225,15 +228,11 @@ class AssignSitesDialog(QDialog):
                 if self.list.item(i).checkState() == Qt.CheckState.Checked]
 
     def submit(self) -> None:
-        try:
-            services.assign_sites(self.db, self.actor, self.user["objectId"], self.ticked())
-        except AuditError as exc:
-            self.error.setText(str(exc))
-            return
-        self.accept()
+        self.run(lambda: services.assign_sites(self.db, self.actor, self.user["objectId"],
+                                               self.ticked()))
 
 
-class ApproveDialog(QDialog):
+class ApproveDialog(_ActionDialog):
     def __init__(self, db: Any, actor: Actor, review: dict[str, Any],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -248,10 +247,7 @@ class ApproveDialog(QDialog):
         form = QFormLayout()
         form.addRow("Summary", self.summary)
         box.addLayout(form)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #b02a37;")
-        self.error.setWordWrap(True)
-        box.addWidget(self.error)
+        self.add_error_label(box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                                    QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Approve")
@@ -260,13 +256,9 @@ class ApproveDialog(QDialog):
         box.addWidget(buttons)
 
     def submit(self) -> None:
-        try:
-            services.approve_review(self.db, self.actor, self.review["objectId"],
-                                    summaryNote=self.summary.toPlainText().strip() or None)
-        except AuditError as exc:
-            self.error.setText(str(exc))
-            return
-        self.accept()
+        self.run(lambda: services.approve_review(
+            self.db, self.actor, self.review["objectId"],
+            summaryNote=self.summary.toPlainText().strip() or None))
 
 
 def buttons_for(form: RecordDialog) -> list[Button]:
