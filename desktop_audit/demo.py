@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from desktop_audit import clock, config, services
 from desktop_audit.domain.auth import actor_from_row
 from desktop_audit.errors import ValidationError
-from desktop_audit.schema import LEGAL, SITE, SPILL_KIT, USER
-from desktop_audit.services import engine
+from desktop_audit.schema import ASPECT, LEGAL, SITE, USER
+from desktop_audit.services.unit_of_work import UnitOfWork
+from desktop_audit.store import rows
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
@@ -32,11 +33,11 @@ USERS = (  # username, role, email, full name, password (listed in the README)
 )
 SITES = (
     ("PLT-01", "Riverside Chemical Plant", "North West England, UK",
-     "Bankside Road, Runcorn; tank farm north of building 4", 12),
+     "Bankside Road, Runcorn; tank farm north of building 4", 12, "Europe/London"),
     ("DEP-02", "Łódź Süd – Werk Žabka", "Łódzkie, Poland",
-     "ul. Przemysłowa 12; fuel depot and wash bay", 10),
+     "ul. Przemysłowa 12; fuel depot and wash bay", 10, "Europe/Warsaw"),
     ("YRD-03", "Europoort Container Yard", "Zuid-Holland, Netherlands",
-     "Quay 7, reefer stacks and workshop", 12),
+     "Quay 7, reefer stacks and workshop", 12, "Europe/Amsterdam"),
 )
 ASPECTS = (
     ("emissions_to_air", "Boiler flue gas from natural gas firing", "NOx and CO2 emissions to air"),
@@ -83,9 +84,7 @@ def demo_password_table() -> list[tuple[str, str, str]]:
 
 
 def _user_id(db: Database, username: str) -> str | None:
-    row = db.execute('SELECT "objectId" FROM "user" WHERE lower("username") = lower(?)',
-                     (username,)).fetchone()
-    return row[0] if row else None
+    return rows.clash(db, USER, {"username": username}, ("username",), None, nocase=True)
 
 
 def _ensure_users(db: Database, admin: Actor) -> dict[str, str]:
@@ -101,17 +100,16 @@ def _ensure_users(db: Database, admin: Actor) -> dict[str, str]:
 
 def _ensure_sites(db: Database, admin: Actor, users: dict[str, str]) -> list[str]:
     out = []
-    for code, name, region, note, threshold in SITES:
-        row = db.execute('SELECT "objectId" FROM audit_site WHERE "siteCode" = ?',
-                         (code,)).fetchone()
-        if row:
-            out.append(row[0])
+    for code, name, region, note, threshold, zone in SITES:
+        existing = rows.clash(db, SITE, {"siteCode": code}, ("siteCode",), None)
+        if existing:
+            out.append(existing)
             continue
         out.append(services.create_site(db, admin, siteCode=code, siteName=name, region=region,
                                         locationNote=note, siteOwner=users["manager"],
-                                        significanceThreshold=threshold))
+                                        significanceThreshold=threshold, timeZone=zone))
     for role in ("coordinator", "auditor", "field_staff"):
-        user = engine.must_load(db, USER, users[role])
+        user = rows.must_load(db, USER, users[role])
         wanted = list(dict.fromkeys([*user["sites"], *out]))
         if wanted != user["sites"]:
             services.assign_sites(db, admin, users[role], wanted)
@@ -123,10 +121,10 @@ def _photos() -> list[Any]:
     return sorted(folder.glob("*.jpg")) + sorted(folder.glob("*.png"))
 
 
-def _unique(db: Database, table: str, column: str, site: str, value: str) -> str:
+def _unique_reference(db: Database, site: str, value: str) -> str:
     candidate, n = value, 1
-    while db.execute(f'SELECT 1 FROM "{table}" WHERE "site" = ? AND "{column}" = ?',
-                     (site, candidate)).fetchone():
+    while rows.clash(db, LEGAL, {"site": site, "referenceCode": candidate},
+                     ("site", "referenceCode"), None):
         n += 1
         candidate = f"{value}-{n}"
     return candidate
@@ -141,22 +139,24 @@ def populate(db: Database, admin: Actor, *, scale: int = 1,
     with db.atomic():
         users = _ensure_users(db, admin)
         site_ids = _ensure_sites(db, admin, users)
-    admin = actor_from_row(engine.must_load(db, USER, admin.id))
-    existing = db.execute("SELECT count(*) FROM aspect_impact_log").fetchone()[0]
+    admin = actor_from_row(rows.must_load(db, USER, admin.id))
+    existing = rows.count(db, ASPECT)
     rnd = random.Random(1000 + existing)
     photos = _photos()
     for index, site_id in enumerate(site_ids):
-        site = engine.must_load(db, SITE, site_id)
+        site = rows.must_load(db, SITE, site_id)
         if progress:
             progress(f"site {site['siteCode']}")
-        with db.atomic(), engine.batch() as batch:
-            made = _site_records(db, admin, users, site, scale, rnd)
-            batch.flush(db, admin)
-            _findings(db, admin, users, site, scale, rnd, made)
-            batch.flush(db, admin)
-        with db.atomic(), engine.batch() as batch:
-            _close_some(db, admin, made)
-            batch.flush(db, admin)
+        with db.atomic():
+            u = UnitOfWork(db, admin, deferred=True)
+            made = _site_records(u, users, site, scale, rnd)
+            u.flush()
+            _findings(u, users, site, scale, rnd, made)
+            u.flush()
+        with db.atomic():
+            u = UnitOfWork(db, admin, deferred=True)
+            _close_some(u, made)
+            u.flush()
         for key, value in made.items():
             if key != "closing":
                 counts[key] = counts.get(key, 0) + len(value)
@@ -174,8 +174,10 @@ def _when(rnd: random.Random, days_back: int) -> datetime:
     return moment
 
 
-def _site_records(db: Database, admin: Actor, users: dict[str, str], site: dict[str, Any],
+def _site_records(u: UnitOfWork, users: dict[str, str], site: dict[str, Any],
                   scale: int, rnd: random.Random) -> dict[str, list[str]]:
+    db, admin = u.db, u.actor
+    assert admin is not None
     sid, code = site["objectId"], site["siteCode"]
     made: dict[str, list[str]] = {"aspects": [], "kits": [], "legal": [], "reviews": [],
                                   "findings": [], "closing": []}
@@ -184,7 +186,7 @@ def _site_records(db: Database, admin: Actor, users: dict[str, str], site: dict[
             lik, sev = rnd.randint(1, 5), rnd.randint(1, 5)
             status = rnd.choice(("open", "in_progress", "controlled", "controlled", "closed"))
             made["aspects"].append(services.add_aspect(
-                db, admin, site=sid, aspectCategory=cat,
+                db, admin, uow=u, site=sid, aspectCategory=cat,
                 aspectDescription=desc if rep == 0 else f"{desc} (area {rep + 1})",
                 impact=impact, likelihood=lik, severity=sev,
                 operatingCondition=("normal", "normal", "abnormal", "emergency")[i % 4],
@@ -208,43 +210,44 @@ def _site_records(db: Database, admin: Actor, users: dict[str, str], site: dict[
                     status, seal, missing = "pass", "intact", []
                 when = _when(rnd, (4 - month) * 30 + rnd.randint(1, 5))
                 made["kits"].append(services.add_spill_kit_check(
-                    db, admin, site=sid, kitTag=tag, kitLocation=location, lastCheckedAt=when,
+                    db, admin, uow=u, site=sid, kitTag=tag, kitLocation=location, lastCheckedAt=when,
                     inspectionStatus=status, sealStatus=seal, missingItems=missing,
                     checkedBy=users["field_staff"],
                     notes="Seal tag number recorded" if status == "pass" else
                     "Reported to the shift supervisor"))
-        today = clock.today()
+        today = clock.today(site.get("timeZone"))
         for i, (ref, title, rtype, freq) in enumerate(LEGAL_ENTRIES):
-            ref = _unique(db, "legal_register_entry", "referenceCode", sid,
-                          ref if rep == 0 else f"{ref}/{rep + 1}")
+            ref = _unique_reference(db, sid, ref if rep == 0 else f"{ref}/{rep + 1}")
             overdue = i in (2, 7)
             due = today - timedelta(days=20 + i) if overdue else today + timedelta(days=15 + 20 * i)
             status = ("non_compliant" if i in (3, 9) else "partially_compliant" if i == 5
                       else "not_assessed" if i == 11 else "compliant")
             last = None if status == "not_assessed" else (today - timedelta(days=60 + i)).isoformat()
             made["legal"].append(services.add_legal_entry(
-                db, admin, site=sid, referenceCode=ref, requirementTitle=title,
+                db, admin, uow=u, site=sid, referenceCode=ref, requirementTitle=title,
                 requirementType=rtype, jurisdiction=JURISDICTION.get(code, site["region"]),
                 reviewFrequency=freq, dueDate=due.isoformat(), lastEvaluatedAt=last,
                 complianceStatus=status, owner=users["coordinator"],
                 evidenceNote="Checked against permit file and contractor records"))
         made["reviews"].append(services.plan_review(
-            db, admin, site=sid, auditDate=(today - timedelta(days=40 + rep)).isoformat(),
+            db, admin, uow=u, site=sid, auditDate=(today - timedelta(days=40 + rep)).isoformat(),
             scope="Environmental aspects, spill response and legal compliance",
             criteria="ISO 14001:2015 clauses 6.1, 8.2, 9.1.2; site permit",
             reviewStatus="completed", leadAuditor=users["auditor"],
             summaryNote="Two minor nonconformities, one observation."))
         made["reviews"].append(services.plan_review(
-            db, admin, site=sid, auditDate=(today + timedelta(days=30 + rep)).isoformat(),
+            db, admin, uow=u, site=sid, auditDate=(today + timedelta(days=30 + rep)).isoformat(),
             scope="Waste management and contractor control", criteria="ISO 14001:2015 8.1, 9.2",
             reviewStatus="planned", leadAuditor=users["auditor"]))
     return made
 
 
-def _findings(db: Database, admin: Actor, users: dict[str, str], site: dict[str, Any],
+def _findings(u: UnitOfWork, users: dict[str, str], site: dict[str, Any],
               scale: int, rnd: random.Random, made: dict[str, list[str]]) -> None:
+    db, admin = u.db, u.actor
+    assert admin is not None
     sid = site["objectId"]
-    today = clock.today()
+    today = clock.today(site.get("timeZone"))
     aspects, kits, legal, reviews = made["aspects"], made["kits"], made["legal"], made["reviews"]
     for rep in range(scale):
         a = aspects[rep * 15:(rep + 1) * 15]
@@ -306,32 +309,35 @@ def _findings(db: Database, admin: Actor, users: dict[str, str], site: dict[str,
                   verificationNote="Repair seen; hydrostatic test certificate on file"), True),
         ]
         for values, close in specs:
-            oid = services.raise_finding(db, admin, site=sid, **values)
+            oid = services.raise_finding(db, admin, uow=u, site=sid, **values)
             made["findings"].append(oid)
             if close:
                 made["closing"].append(oid)
                 src = values.get("sourceId")
                 if values["logType"] == "aspect":
-                    services.update_aspect(db, admin, src, actionStatus="controlled")
+                    services.update_aspect(db, admin, src, uow=u, actionStatus="controlled")
                 elif values["logType"] == "legal":
-                    entry = engine.must_load(db, LEGAL, src)
+                    entry = u.get("LegalRegisterEntry", src) or {}
                     if entry["complianceStatus"] == "non_compliant" or entry["dueDate"] < str(today):
-                        services.update_legal_entry(db, admin, src, complianceStatus="compliant",
+                        services.update_legal_entry(db, admin, src, uow=u,
+                                                    complianceStatus="compliant",
                                                     dueDate=due(90))
                 elif values["logType"] == "spill_kit":
-                    kit = engine.must_load(db, SPILL_KIT, src)
+                    kit = u.get("SpillKitLog", src) or {}
                     services.add_spill_kit_check(
-                        db, admin, site=sid, kitTag=kit["kitTag"], kitLocation=kit["kitLocation"],
+                        db, admin, uow=u, site=sid, kitTag=kit["kitTag"], kitLocation=kit["kitLocation"],
                         lastCheckedAt=_when(rnd, 0) - timedelta(hours=rnd.randint(1, 4)),
                         inspectionStatus="pass", sealStatus="intact", missingItems=[],
                         checkedBy=users["field_staff"], notes="Rechecked after replenishment")
 
 
-def _close_some(db: Database, admin: Actor, made: dict[str, list[str]]) -> None:
+def _close_some(u: UnitOfWork, made: dict[str, list[str]]) -> None:
+    assert u.actor is not None
     for oid in made["closing"]:
-        services.close_finding(db, admin, oid)
+        services.close_finding(u.db, u.actor, oid, uow=u)
     for rv in made["reviews"][::2]:
-        services.approve_review(db, admin, rv, summaryNote="Approved at the management review")
+        services.approve_review(u.db, u.actor, rv, summaryNote="Approved at the management review",
+                                uow=u)
 
 
 def _attach_photos(db: Database, admin: Actor, site: dict[str, Any],

@@ -18,7 +18,14 @@ class ValidationError(AuditError):
         self.reason = reason
         self.row = row
         self.class_name = class_name
+        # Every problem found in the same check (a form shows them all at once); the first
+        # is this error itself.
+        self.problems: list[ValidationError] = []
         super().__init__(self.message)
+
+    @property
+    def all_problems(self) -> list[ValidationError]:
+        return self.problems or [self]
 
     @property
     def message(self) -> str:

@@ -211,6 +211,8 @@ SITE = ClassDef(
         F("significanceThreshold", "int", "Significance threshold", minimum=1, maximum=25,
           default=12, help="riskRating at or above which an aspect is significant"),
         F("active", "bool", "Active", default=True),
+        F("timeZone", "string", "Time zone", required=True, max_length=64,
+          help="IANA time zone of the site, e.g. Europe/Warsaw: its due dates are dates there"),
     ),
 )
 

@@ -42,9 +42,9 @@ def run(ctx: Any) -> int:
         note = f" (admin '{demo.ADMIN[0]}' created; its password is in the README)"
     else:
         admin = ctx.login()
-        from desktop_audit.domain import permissions
+        from desktop_audit import records
 
-        permissions.require(admin, "manage_users")
+        records.of("User").require(admin, "create")
         note = ""
 
     def progress(msg: str) -> None:

@@ -123,8 +123,11 @@ def sync(ctx: Any) -> int:
         server, app_id = _target(ctx, db)
         client = session.make_client(server, app_id, key_env=ctx.args.key_env)
         with client:
-            row = db.execute('SELECT "objectId", "passwordVerifier" FROM "user" WHERE '
-                             '"username" = ? AND "deletedAt" IS NULL', (username,)).fetchone()
+            from desktop_audit.schema import USER
+            from desktop_audit.store import rows
+
+            found = rows.first(db, USER, {"username": username})
+            row = (found["objectId"], found["passwordVerifier"]) if found else None
             if row is None:
                 # Someone new on this laptop: the server says who they are, and the pull
                 # brings their account here.

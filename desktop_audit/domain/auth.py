@@ -12,6 +12,8 @@ from desktop_audit import clock
 from desktop_audit.domain import trail
 from desktop_audit.domain.actor import Actor
 from desktop_audit.errors import AuthError, ValidationError
+from desktop_audit.schema import USER
+from desktop_audit.store import journal, rows
 
 if TYPE_CHECKING:
     from desktop_audit.store.db import Database
@@ -52,18 +54,13 @@ def actor_from_row(row: dict) -> Actor:
 
 def _recent_failures(db: Database, username: str) -> tuple[int, str | None]:
     """Consecutive failed logins for *username* on this device, and when the last was."""
-    rows = db.execute(
-        'SELECT "action", "at" FROM audit_trail_event WHERE "deviceId" = ? '
-        'AND "action" IN (\'login\', \'login_failed\') AND "actorName" = ? '
-        'AND "changes" NOT LIKE \'%too soon%\' '  # attempts refused by the delay do not extend it
-        'ORDER BY "seq" DESC LIMIT ?', (db.device_id, username, len(DELAYS) + 1)
-    ).fetchall()
+    attempts = journal.recent_logins(db, db.device_id, username, len(DELAYS) + 1)
     count = 0
-    for action, _at in rows:
+    for action, _at in attempts:
         if action != "login_failed":
             break
         count += 1
-    return count, (rows[0][1] if count else None)
+    return count, (attempts[0][1] if count else None)
 
 
 def wait_seconds(db: Database, username: str) -> float:
@@ -87,18 +84,11 @@ def login(db: Database, username: str, password: str) -> Actor:
                          actor_name=username)
         raise AuthError(f"too many failed logins for {username!r}; try again in "
                         f"{int(wait + 0.999)} s")
-    row = db.execute(
-        'SELECT "objectId", "username", "role", "sites", "fullName", "passwordVerifier", '
-        '"active" FROM "user" WHERE "username" = ? AND "deletedAt" IS NULL', (username,)
-    ).fetchone()
+    found = rows.first(db, USER, {"username": username})
+    row = found is not None
     ok = False
-    user: dict = {}
-    if row:
-        import json
-
-        user = dict(zip(("objectId", "username", "role", "sites", "fullName",
-                         "passwordVerifier", "active"), row, strict=True))
-        user["sites"] = json.loads(user["sites"]) if user["sites"] else []
+    user: dict = found or {}
+    if found is not None:
         ok = bool(user["active"]) and verify_password(user["passwordVerifier"], password)
     with db.atomic():
         if ok:

@@ -9,12 +9,12 @@ deviceId and are verified as their own chains; they are never re-chained.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit import clock
+from desktop_audit.store import codec, journal
 from desktop_audit.store.db import new_object_id
 
 if TYPE_CHECKING:
@@ -26,15 +26,9 @@ GENESIS = "0" * 64
 HASHED = ("objectId", "deviceId", "seq", "at", "actor", "actorName", "action", "recordClass",
           "recordId", "siteId", "changes")
 COLUMNS = (*HASHED, "prevHash", "hash", "createdAt", "updatedAt")
-_INSERT = (
-    f'INSERT INTO audit_trail_event ({", ".join(chr(34) + c + chr(34) for c in COLUMNS)}) '
-    f'VALUES ({", ".join("?" for _ in COLUMNS)})'
-)
-_QUEUE = 'INSERT INTO outbox ("className", "objectId", "queuedAt") VALUES (?, ?, ?)'
+assert COLUMNS == journal.EVENT_COLUMNS
 
-
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-_dumps = _ENCODER.encode
+_dumps = codec.dumps
 
 
 def event_hash(event: dict[str, Any], prev_hash: str) -> str:
@@ -58,11 +52,7 @@ class Entry:
 
 
 def _head(db: Database, device_id: str) -> tuple[int, str]:
-    row = db.execute(
-        'SELECT "seq", "hash" FROM audit_trail_event WHERE "deviceId" = ? '
-        'ORDER BY "seq" DESC LIMIT 1', (device_id,)
-    ).fetchone()
-    return (row[0], row[1]) if row else (0, GENESIS)
+    return journal.head(db, device_id) or (0, GENESIS)
 
 
 def append(db: Database, actor: Actor | None, entries: Sequence[Entry] | Entry, *,
@@ -94,9 +84,7 @@ def append(db: Database, actor: Actor | None, entries: Sequence[Entry] | Entry, 
         rows.append((*(event[k] for k in HASHED), prev, digest, at, at))
         ids.append(str(event["objectId"]))
         prev = digest
-    cursor = db.handle.cursor()
-    cursor.executemany(_INSERT, rows)
-    cursor.executemany(_QUEUE, [("AuditTrailEvent", i, at) for i in ids])
+    journal.append(db, rows)
     db.set_meta("trail_head", f"{seq}:{prev}")
     return ids
 
@@ -111,15 +99,13 @@ class ChainReport:
 def verify(db: Database) -> list[ChainReport]:
     """Recompute every chain; each report names the first event that fails, if any."""
     reports = []
-    devices = [r[0] for r in db.execute(
-        'SELECT DISTINCT "deviceId" FROM audit_trail_event ORDER BY "deviceId"').fetchall()]
+    devices = journal.devices(db)
     own = db.device_id
     if own not in devices:
         devices.append(own)
-    cols = ", ".join(f'"{c}"' for c in (*HASHED, "prevHash", "hash"))
+    names = (*HASHED, "prevHash", "hash")
     for device in devices:
-        cursor = db.execute(
-            f'SELECT {cols} FROM audit_trail_event WHERE "deviceId" = ? ORDER BY "seq"', (device,))
+        cursor = journal.chain(db, device, names)
         prev = GENESIS
         expected = 1
         count = 0
@@ -154,15 +140,10 @@ def verify(db: Database) -> list[ChainReport]:
 def history(db: Database, record_class: str, record_id: str) -> list[dict[str, Any]]:
     """Every event about one record, from every device, oldest first."""
     cols = ("deviceId", "seq", "at", "actor", "actorName", "action", "changes")
-    rows = db.execute(
-        f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM audit_trail_event '
-        'WHERE "recordClass" = ? AND "recordId" = ? ORDER BY "at", "deviceId", "seq"',
-        (record_class, record_id),
-    ).fetchall()
     out = []
-    for row in rows:
+    for row in journal.history(db, record_class, record_id, cols):
         event = dict(zip(cols, row, strict=True))
-        event["changes"] = json.loads(event["changes"]) if event["changes"] else {}
+        event["changes"] = codec.loads(event["changes"]) if event["changes"] else {}
         out.append(event)
     return out
 

@@ -17,10 +17,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop_audit.domain import rules, trail
+from desktop_audit import records
+from desktop_audit.domain import trail
 from desktop_audit.errors import AuditError, Cancelled, FileFormatError, ValidationError
-from desktop_audit.schema import BY_NAME, ClassDef, Field
-from desktop_audit.services import common, engine, findings, legal, logs, reviews, sites
+from desktop_audit.records.base import RecordType
+from desktop_audit.schema import SITE, USER, ClassDef, Field
+from desktop_audit.services import CREATE, UPDATE, common
+from desktop_audit.services.unit_of_work import UnitOfWork
+from desktop_audit.store import codec, rows
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
@@ -29,28 +33,18 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]  # (done, total)
 Stage = Callable[[str, int, int], None]  # ("checked" | "written", done, total)
 
-IMPORTABLE = ("AuditSite", "AspectImpactLog", "SpillKitLog", "LegalRegisterEntry", "AuditReview",
-              "AuditFinding")
-# Fields a service fills when a new row leaves them out.
-AUTO_FILLED = {
-    "AspectImpactLog": {"loggedBy", "loggedAt"},
-    "SpillKitLog": {"checkedBy", "lastCheckedAt"},
-    "AuditReview": {"reviewStatus", "leadAuditor"},
-    "LegalRegisterEntry": {"complianceStatus"},
-    "AuditSite": {"siteOwner"},
-}
 
 
 def export_columns(cdef: ClassDef) -> list[str]:
     return ["objectId", *(f.name for f in cdef.exported_fields), "createdAt", "updatedAt"]
 
 
-class _Keys:
+class Keys:
     """objectId <-> readable key for sites and users."""
 
     def __init__(self, db: Database) -> None:
-        self.site_code = dict(db.execute('SELECT "objectId", "siteCode" FROM audit_site').fetchall())
-        self.username = dict(db.execute('SELECT "objectId", "username" FROM "user"').fetchall())
+        self.site_code = rows.pairs(db, SITE, "objectId", "siteCode")
+        self.username = rows.pairs(db, USER, "objectId", "username")
         self.site_id = {v.lower(): k for k, v in self.site_code.items() if v}
         self.user_id = {v.lower(): k for k, v in self.username.items() if v}
 
@@ -78,59 +72,58 @@ class _Keys:
         return text.strip()
 
 
-def _cell(value: Any) -> Any:
+def cell(value: Any) -> Any:
+    """A value as a spreadsheet cell: yes/no as true/false, lists joined by '; '."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     if isinstance(value, dict):
-        import json
-
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return codec.dumps(value)
     return "" if value is None else value
 
 
 def rows_for_export(db: Database, actor: Actor, cdef: ClassDef,
                     site_id: str | None = None) -> Iterator[list[Any]]:
-    keys = _Keys(db)
+    keys = Keys(db)
+    rt = records.of(cdef.name)
     cols = export_columns(cdef)
     fields = {f.name: f for f in cdef.fields}
-    where = ['"deletedAt" IS NULL']
-    params: list[Any] = []
-    if cdef.site_field:
-        visible = [site_id] if site_id else common.visible_site_ids(db, actor)
-        if not actor.is_admin or site_id:
-            where.append(f'"{cdef.site_field}" IN ({", ".join("?" for _ in visible)})')
-            params.extend(visible)
-    elif cdef.name == "AuditSite" and not actor.is_admin:
-        visible = common.visible_site_ids(db, actor)
-        where.append(f'"objectId" IN ({", ".join("?" for _ in visible)})')
-        params.extend(visible)
-    elif cdef.name == "AuditTrailEvent" and site_id:
-        where.append('"siteId" = ?')
-        params.append(site_id)
-    order = '"deviceId", "seq"' if cdef.name == "AuditTrailEvent" else '"createdAt", "objectId"'
-    sql = (f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{cdef.table}" '
-           f'WHERE {" AND ".join(where)} ORDER BY {order}')
-    for row in db.execute(sql, params):
+    m = rows.model(cdef)
+    query = m.select(*[getattr(m, c) for c in cols]).where(m.deletedAt.is_null())
+    site_column = None
+    if rt.site_scoped:
+        site_column = getattr(m, cdef.site_field or "site")
+    elif cdef.name == "AuditSite":
+        site_column = m.objectId
+    elif cdef.name == "AuditTrailEvent":
+        site_column = m.siteId
+    if site_column is not None:
+        if site_id:
+            query = query.where(site_column == site_id)
+        elif not actor.is_admin and cdef.name != "AuditTrailEvent":
+            query = query.where(site_column.in_(common.visible_site_ids(db, actor)))
+    if cdef.name == "AuditTrailEvent":
+        query = query.order_by(m.deviceId, m.seq)
+    else:
+        query = query.order_by(m.createdAt, m.objectId)
+    for row in query.tuples().iterator():
         out = []
         for name, value in zip(cols, row, strict=True):
             f = fields.get(name)
             if f is not None:
-                value = keys.show(f, engine.from_db(f.kind, value))
-            out.append(_cell(value))
+                value = keys.show(f, value)  # the models decode (lists, booleans)
+            out.append(cell(value))
         yield out
 
 
 def export_file(db: Database, actor: Actor, class_name: str, path: Path, *,
                 site_code: str | None = None) -> int:
     """Write the records the actor can see to .csv (UTF-8, no BOM) or .xlsx; returns the count."""
-    cdef = BY_NAME[class_name]
+    cdef = records.of(class_name).cdef
     site_id = common.site_by_code(db, actor, site_code)["objectId"] if site_code else None
     if cdef.name == "User":
-        from desktop_audit.domain import permissions
-
-        permissions.require(actor, "manage_users")
+        records.of("User").require(actor, "edit")
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise FileFormatError(f"{path.name}: export writes .csv or .xlsx files")
@@ -238,32 +231,34 @@ def map_header(cdef: ClassDef, header: list[str]) -> list[str | None]:
     return out
 
 
-def _derived_message(cdef: ClassDef, name: str) -> str:
-    inputs = [i for i in rules.DERIVED_FROM.get(cdef.name, {}).get(name, ()) if i != "site"]
+def _derived_message(rt: RecordType, name: str) -> str:
+    inputs = [i for i in rt.derived_inputs(name) if i != "site"]
     return (f"is derived from {' and '.join(inputs)}; give {' and '.join(inputs)} "
             f"instead of {name}")
 
 
-def _check_columns(cdef: ClassDef, mapped: list[str | None], rows: list[list[Any]]) -> None:
+def _check_columns(rt: RecordType, mapped: list[str | None], table: list[list[Any]]) -> None:
+    cdef = rt.cdef
     present = {m for m in mapped if m}
     for f in cdef.derived_fields:
-        inputs = [i for i in rules.DERIVED_FROM.get(cdef.name, {}).get(f.name, ()) if i != "site"]
+        inputs = [i for i in rt.derived_inputs(f.name) if i != "site"]
         if f.name in present and not set(inputs) <= present:
-            raise ValidationError(f.name, _derived_message(cdef, f.name))
+            raise ValidationError(f.name, _derived_message(rt, f.name))
     if "objectId" in present:
         idx = mapped.index("objectId")
-        if all(len(r) > idx and r[idx] not in (None, "") for r in rows):
+        if all(len(r) > idx and r[idx] not in (None, "") for r in table):
             return  # every row updates an existing record: partial columns are fine
     needed = [f.name for f in cdef.fields if f.required and not f.derived and not f.system
-              and f.default is None and f.name not in AUTO_FILLED.get(cdef.name, set())]
+              and f.default is None and f.name not in rt.auto_filled]
     missing = [n for n in needed if n not in present]
     if missing:
         raise FileFormatError(f"missing column{'s' if len(missing) > 1 else ''}: "
                               f"{', '.join(missing)}")
 
 
-def _row_values(cdef: ClassDef, mapped: list[str | None], row: list[Any],
-                keys: _Keys) -> tuple[str | None, dict[str, Any]]:
+def _row_values(rt: RecordType, mapped: list[str | None], row: list[Any],
+                keys: Keys) -> tuple[str | None, dict[str, Any]]:
+    cdef = rt.cdef
     object_id: str | None = None
     values: dict[str, Any] = {}
     for name, raw in zip(mapped, row, strict=False):
@@ -287,26 +282,15 @@ def _row_values(cdef: ClassDef, mapped: list[str | None], row: list[Any],
         given = values.pop(f.name)
         if given in (None, ""):
             continue
-        inputs = rules.DERIVED_FROM.get(cdef.name, {}).get(f.name, ())
-        if any(values.get(i) in (None, "") for i in inputs if i != "site"):
-            raise ValidationError(f.name, _derived_message(cdef, f.name))
+        # An input column that is present counts as given; an empty list is a value.
+        missing = [i for i in rt.derived_inputs(f.name) if i != "site" and
+                   (i not in values or (values[i] in (None, "") and not cdef.get(i).is_list))]
+        if missing:
+            raise ValidationError(f.name, _derived_message(rt, f.name))
     for f in cdef.fields:  # system columns (closed, raisedBy, sha256 ...) are not imported
         if f.system and f.name in values:
             values.pop(f.name)
     return object_id, values
-
-
-Writer = Callable[..., Any]
-_CREATE: dict[str, Writer] = {
-    "AuditSite": sites.create_site, "AspectImpactLog": logs.add_aspect,
-    "SpillKitLog": logs.add_spill_kit_check, "LegalRegisterEntry": legal.add_legal_entry,
-    "AuditReview": reviews.plan_review, "AuditFinding": findings.raise_finding,
-}
-_UPDATE: dict[str, Writer] = {
-    "AuditSite": sites.update_site, "AspectImpactLog": logs.update_aspect,
-    "SpillKitLog": logs.update_spill_kit_check, "LegalRegisterEntry": legal.update_legal_entry,
-    "AuditReview": reviews.update_review, "AuditFinding": findings.update_finding,
-}
 
 
 def import_file(db: Database, actor: Actor, class_name: str, path: Path, *,
@@ -325,48 +309,51 @@ def import_file(db: Database, actor: Actor, class_name: str, path: Path, *,
             share = done / of / 2 + (0.5 if phase == "written" else 0.0)
             progress(int(share * total), total)
 
-    cdef = BY_NAME[class_name]
-    if cdef.name not in IMPORTABLE:
+    rt = records.of(class_name)
+    cdef = rt.cdef
+    if not rt.importable:
         raise FileFormatError(f"{cdef.plural.lower()} cannot be imported from a file")
-    header, rows = read_table(path)
+    header, table = read_table(path)
     mapped = map_header(cdef, header)
-    _check_columns(cdef, mapped, rows)
-    total = len(rows)
+    _check_columns(rt, mapped, table)
+    total = len(table)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     # Hundreds of thousands of live row dicts make the cyclic collector rescan them over and
     # over; none of them form cycles, so it pauses for the import.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _import_rows(db, actor, cdef, path, rows, mapped, digest, report, cancelled)
+        return _import_rows(db, actor, rt, path, table, mapped, digest, report, cancelled)
     finally:
         if collecting:
             gc.enable()
 
 
-def _import_rows(db: Database, actor: Actor, cdef: ClassDef, path: Path, rows: list[list[Any]],
+def _import_rows(db: Database, actor: Actor, rt: RecordType, path: Path, table: list[list[Any]],
                  mapped: list[str | None], digest: str, report: Stage,
                  cancelled: Callable[[], bool] | None) -> dict[str, int]:
-    keys = _Keys(db)
+    keys = Keys(db)
+    cdef = rt.cdef
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    total = len(rows)
-    with db.atomic(), engine.batch() as batch:
-        for number, row in enumerate(rows, start=2):  # row 1 is the header
+    total = len(table)
+    create, update = CREATE[cdef.name], UPDATE[cdef.name]
+    with db.atomic():
+        u = UnitOfWork(db, actor, deferred=True)
+        for number, row in enumerate(table, start=2):  # row 1 is the header
             if cancelled is not None and number % 500 == 0 and cancelled():
                 raise Cancelled("import cancelled; nothing was imported")
             try:
-                object_id, values = _row_values(cdef, mapped, row, keys)
-                existing = engine.load(db, cdef, object_id) if object_id else None
+                object_id, values = _row_values(rt, mapped, row, keys)
+                existing = u.get(cdef.name, object_id) if object_id else None
                 if existing is not None:
-                    before = len(batch.changes)
-                    _UPDATE[cdef.name](db, actor, object_id, **values)
-                    changed = len(batch.changes) > before and batch.changes[-1].changes
+                    before = len(u.changes)
+                    update(db, actor, object_id, uow=u, **values)
+                    changed = len(u.changes) > before and u.changes[-1].changes
                     counts["updated" if changed else "unchanged"] += 1
                 else:
-                    if object_id is not None:
-                        if not object_id.isalnum() or len(object_id) != 10:
-                            raise ValidationError("objectId", f"'{object_id}' is not a record id")
-                    _create_with_id(db, actor, cdef, values, object_id)
+                    if object_id is not None and (not object_id.isalnum() or len(object_id) != 10):
+                        raise ValidationError("objectId", f"'{object_id}' is not a record id")
+                    _create_with_id(u, rt, values, object_id)
                     counts["created"] += 1
             except ValidationError as exc:
                 raise exc.at_row(number) from None
@@ -381,23 +368,20 @@ def _import_rows(db: Database, actor: Actor, cdef: ClassDef, path: Path, rows: l
                 raise Cancelled("import cancelled; nothing was imported")
             report("written", done, of)
 
-        batch.flush(db, actor, progress=written)
-        trail.append(db, actor, trail.Entry("import", cdef.name, None, None, {
+        u.journal(trail.Entry("import", cdef.name, None, None, {
             "file": [None, path.name], "sha256": [None, digest],
             "created": [None, counts["created"]], "updated": [None, counts["updated"]]}))
+        u.flush(progress=written)
     return counts
 
 
-def _create_with_id(db: Database, actor: Actor, cdef: ClassDef, values: dict[str, Any],
+def _create_with_id(u: UnitOfWork, rt: RecordType, values: dict[str, Any],
                     object_id: str | None) -> None:
+    """Create through the service; a row that names its own new objectId keeps it."""
+    assert u.actor is not None
+    before = len(u.changes)
+    CREATE[rt.name](u.db, u.actor, uow=u, **values)
     if object_id is None:
-        _CREATE[cdef.name](db, actor, **values)
         return
-    b = engine.current_batch()
-    assert b is not None
-    before = len(b.changes)
-    _CREATE[cdef.name](db, actor, **values)
-    change = b.changes[before]  # the record itself comes first (then e.g. owner assignment)
-    b.pending.pop((cdef.name, change.object_id), None)
-    change.object_id = object_id
-    b.pending[(cdef.name, object_id)] = change.new
+    change = u.changes[before]  # the record itself comes first (then e.g. owner assignment)
+    u.rename(change, object_id)

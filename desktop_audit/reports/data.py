@@ -28,7 +28,7 @@ from desktop_audit.schema import (
     USER,
     ClassDef,
 )
-from desktop_audit.services import engine
+from desktop_audit.store import rows
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor

@@ -1209,7 +1209,7 @@ def export_pack(db: Database, actor: Actor, site_id: str, out_path: str | os.Pat
     """
     from desktop_audit.domain import permissions, trail
     from desktop_audit.errors import NotFound
-    from desktop_audit.services import engine
+    from desktop_audit.store import rows
 
     def step(fraction: float, stage: str) -> None:
         if progress is not None:
@@ -1219,7 +1219,7 @@ def export_pack(db: Database, actor: Actor, site_id: str, out_path: str | os.Pat
         if cancelled is not None and cancelled():
             raise Cancelled("export cancelled; no file was written")
 
-    site = engine.load(db, SITE, site_id)
+    site = rows.load(db, SITE, site_id)
     if site is None or not actor.sees_site(site_id):
         raise NotFound(f"no site with id {site_id!r}")
     permissions.require(actor, "export_pack", site_id=site_id)

@@ -1,14 +1,17 @@
 """One keyword-only function per user action; every write in the program goes through here.
 
-Each checks the acting user's permission (role and site), validates and derives,
-writes, queues the change for sync and appends an audit-trail event, all in one
-transaction.  A refused call raises ValidationError / PermissionDenied / NotFound
-and changes nothing.
+Each asks the record type (``desktop_audit.records``) whether the acting user may do it
+(role, site, condition, the record's state), validates and derives, then adds the change
+to a unit of work that writes it, queues it for sync and appends an audit-trail event,
+all in one transaction.  A refused call raises ValidationError / PermissionDenied /
+NotFound and changes nothing.  Pass ``uow=`` to collect several calls (an import) into
+one unit that the caller flushes.
 """
 
 from desktop_audit.services import users
-from desktop_audit.services.common import site_by_code, visible_site_ids
-from desktop_audit.services.common import soft_delete as delete_record
+from desktop_audit.services.common import get_visible, site_by_code, visible_site_ids, visible_sites
+from desktop_audit.services.conflicts import resolve_conflict
+from desktop_audit.services.deletion import delete_record
 from desktop_audit.services.evidence import add_evidence, update_caption
 from desktop_audit.services.findings import (
     close_finding,
@@ -30,6 +33,7 @@ from desktop_audit.services.logs import (
 )
 from desktop_audit.services.reviews import approve_review, plan_review, update_review
 from desktop_audit.services.sites import create_site, update_site
+from desktop_audit.services.unit_of_work import UnitOfWork
 from desktop_audit.services.users import (
     assign_sites,
     bootstrap_admin,
@@ -38,11 +42,31 @@ from desktop_audit.services.users import (
     update_user,
 )
 
+# The service that creates / edits a record of each class by hand (forms, import).
+CREATE = {
+    "AuditSite": create_site,
+    "AspectImpactLog": add_aspect,
+    "SpillKitLog": add_spill_kit_check,
+    "LegalRegisterEntry": add_legal_entry,
+    "AuditReview": plan_review,
+    "AuditFinding": raise_finding,
+}
+UPDATE = {
+    "AuditSite": update_site,
+    "AspectImpactLog": update_aspect,
+    "SpillKitLog": update_spill_kit_check,
+    "LegalRegisterEntry": update_legal_entry,
+    "AuditReview": update_review,
+    "AuditFinding": update_finding,
+    "User": update_user,
+}
+
 __all__ = [
-    "add_aspect", "add_evidence", "add_legal_entry", "add_spill_kit_check", "approve_review",
-    "assign_sites", "bootstrap_admin", "close_finding", "closing_blockers", "create_site",
-    "create_user", "delete_record", "plan_review", "raise_finding", "record_legal_evaluation",
-    "reopen_finding", "set_password", "site_by_code", "update_aspect", "update_caption",
+    "CREATE", "UPDATE", "UnitOfWork", "add_aspect", "add_evidence", "add_legal_entry",
+    "add_spill_kit_check", "approve_review", "assign_sites", "bootstrap_admin", "close_finding",
+    "closing_blockers", "create_site", "create_user", "delete_record", "get_visible",
+    "plan_review", "raise_finding", "record_legal_evaluation", "reopen_finding",
+    "resolve_conflict", "set_password", "site_by_code", "update_aspect", "update_caption",
     "update_finding", "update_legal_entry", "update_review", "update_site",
-    "update_spill_kit_check", "update_user", "users", "visible_site_ids",
+    "update_spill_kit_check", "update_user", "users", "visible_site_ids", "visible_sites",
 ]

@@ -9,16 +9,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop_audit import clock
+from desktop_audit import clock, records
 from desktop_audit.errors import ValidationError
-from desktop_audit.schema import BY_NAME, EVIDENCE, RECORD_CLASSES
-from desktop_audit.services import common
+from desktop_audit.records.evidence import EVIDENCE_TYPE, MAX_BYTES
+from desktop_audit.schema import EVIDENCE
+from desktop_audit.services import writing
+from desktop_audit.services.unit_of_work import UnitOfWork, unit
+from desktop_audit.store import rows
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
     from desktop_audit.store.db import Database
 
-MAX_BYTES = 20 * 1024 * 1024  # what a Parse Server accepts for one file
 SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png")}
 
 
@@ -68,45 +70,37 @@ def _inspect(path: Path) -> tuple[str, str, str | None, int]:
 
 def add_evidence(db: Database, actor: Actor, *, parentClass: str, parentId: str,
                  path: str | os.PathLike[str], caption: str | None = None,
-                 takenAt: Any = None) -> str:
+                 takenAt: Any = None, uow: UnitOfWork | None = None) -> str:
     """Attach a photo to a record anyone on its site may see."""
-    if parentClass not in RECORD_CLASSES:
-        raise ValidationError("parentClass", f"photos attach to {', '.join(RECORD_CLASSES)}")
-    cdef = BY_NAME[parentClass]
-    parent = common.get_visible(db, actor, cdef, parentId)
-    site_id = parent["objectId"] if parentClass == "AuditSite" else parent["site"]
+    photos = [rt.name for rt in records.with_photos()]
+    if parentClass not in photos:
+        raise ValidationError("parentClass", f"photos attach to {', '.join(photos)}")
+    parent_type = records.of(parentClass)
     src = Path(path)
-    mime, sha, exif_taken, size = _inspect(src)
-    values = {"site": site_id, "parentClass": parentClass, "parentId": parentId,
-              "fileName": src.name, "caption": caption,
-              "takenAt": takenAt if takenAt not in (None, "") else exif_taken}
-    editable = ("site", "parentClass", "parentId", "fileName", "caption", "takenAt")
-    with db.atomic():
-        change = common.create(db, actor, EVIDENCE, values, action_permission="evidence_add",
-                               editable=editable,
-                               fixed={"addedBy": actor.id, "mimeType": mime, "sha256": sha,
-                                      "byteSize": size}, write=False)
+    mime, sha, exif_taken, size = _inspect(src)  # hashing and decoding: before the write lock
+    with unit(db, actor, uow) as u:
+        parent = u.visible(parent_type, parentId)
+        values = {"site": parent_type.site_of(parent), "parentClass": parentClass,
+                  "parentId": parentId, "fileName": src.name, "caption": caption,
+                  "takenAt": takenAt if takenAt not in (None, "") else exif_taken}
+        editable = ("site", "parentClass", "parentId", "fileName", "caption", "takenAt")
+        change = writing.create(u, EVIDENCE_TYPE, values, editable=editable,
+                                fixed={"mimeType": mime, "sha256": sha, "byteSize": size})
         target = blob_path(db, sha, mime)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(".part")
             shutil.copyfile(src, tmp)
             os.replace(tmp, target)
-        from desktop_audit.services import engine
-
-        engine.apply(db, actor, [change])
-    return change.object_id
+        return change.object_id
 
 
-def update_caption(db: Database, actor: Actor, object_id: str, caption: str | None) -> None:
-    common.update(db, actor, EVIDENCE, object_id, {"caption": caption},
-                  action_permission="evidence_add", editable=("caption",))
+def update_caption(db: Database, actor: Actor, object_id: str, caption: str | None, *,
+                   uow: UnitOfWork | None = None) -> None:
+    with unit(db, actor, uow) as u:
+        writing.update(u, EVIDENCE_TYPE, object_id, {"caption": caption}, editable=("caption",))
 
 
 def for_record(db: Database, parent_class: str, parent_id: str) -> list[dict[str, Any]]:
-    from desktop_audit.services import engine
-
-    rows = db.execute('SELECT "objectId" FROM evidence WHERE "parentClass" = ? AND '
-                      '"parentId" = ? AND "deletedAt" IS NULL ORDER BY "createdAt"',
-                      (parent_class, parent_id)).fetchall()
-    return [r for r in (engine.load(db, EVIDENCE, row[0]) for row in rows) if r]
+    return rows.select(db, EVIDENCE, {"parentClass": parent_class, "parentId": parent_id},
+                       order=["createdAt"])

@@ -12,6 +12,7 @@ import secrets
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -72,6 +73,26 @@ def _statements(sql: str) -> list[str]:
     return out
 
 
+def _site_zones(db: Database) -> None:
+    """Step 4: sites made before time zones get the laptop's zone (the best guess: the
+    laptop that kept them worked in their local time)."""
+    from desktop_audit import clock
+
+    ids = [r[0] for r in db.execute(
+        'SELECT "objectId" FROM "audit_site" WHERE "timeZone" IS NULL').fetchall()]
+    now = clock.now_iso()
+    db.execute('UPDATE "audit_site" SET "timeZone" = ?, "updatedAt" = ? WHERE "timeZone" IS NULL',
+               (clock.local_zone_name(), now))
+    # Queued, so the server (and through it every laptop) learns the zone at the next sync.
+    db.handle.cursor().executemany(
+        'INSERT INTO outbox ("className", "objectId", "queuedAt") VALUES (?, ?, ?)',
+        [("AuditSite", oid, now) for oid in ids])
+
+
+# Python that completes a step's SQL, in the same transaction.
+AFTER_STEP: dict[int, Callable[[Database], None]] = {4: _site_zones}
+
+
 def migrate(db: Database, target: int | None = None) -> bool:
     """Bring the database to *target* (default: the latest). True when a step ran."""
     target = LATEST if target is None else target
@@ -96,6 +117,9 @@ def migrate(db: Database, target: int | None = None) -> bool:
             if number == 1:
                 db.set_meta("device_id", secrets.token_hex(6))
                 db.set_meta("created_at", datetime.now(UTC).isoformat())
+            after = AFTER_STEP.get(number)
+            if after is not None:
+                after(db)
             db.set_meta("schema_version", str(number))
     db.quick_check()
     return True

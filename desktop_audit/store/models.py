@@ -10,27 +10,30 @@ and ``syncBase``, the server's values at that version) and a tombstone
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import peewee
 
 from desktop_audit import schema
+from desktop_audit.store import codec
 from desktop_audit.store.db import database_proxy
 
 
 class JSONField(peewee.TextField):
-    """A list or object kept as compact JSON text."""
+    """An object kept as compact JSON text (the one encoding: store/codec.py)."""
 
     def db_value(self, value: Any) -> Any:
-        if value is None:
-            return None
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        return codec.to_db("object", value)
 
     def python_value(self, value: Any) -> Any:
-        if value is None:
-            return None
-        return json.loads(value)
+        return codec.from_db("object", value)
+
+
+class ListField(JSONField):
+    """A list kept as JSON text; an empty column reads as an empty list."""
+
+    def python_value(self, value: Any) -> Any:
+        return codec.from_db("string_list", value)
 
 
 class BaseModel(peewee.Model):
@@ -81,7 +84,9 @@ def _column(f: schema.Field, models: dict[str, type[BaseModel]]) -> peewee.Field
         return peewee.IntegerField(null=True)
     if f.kind == "bool":
         return peewee.BooleanField(null=True)
-    if f.kind in ("string_list", "pointer_list", "object", "file"):
+    if f.kind in ("string_list", "pointer_list"):
+        return ListField(null=True)
+    if f.kind in ("object", "file"):
         return JSONField(null=True)
     if f.kind == "pointer":
         assert f.target

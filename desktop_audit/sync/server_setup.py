@@ -101,13 +101,13 @@ def ensure_admin(client: ParseClient, username: str, password: str | None, *,
     same objectId, so records made on the laptop point at the server account."""
     local: dict[str, Any] | None = None
     if db is not None:
-        from desktop_audit.services import engine as store
+        from desktop_audit.store import rows
 
         row = db.execute('SELECT "objectId" FROM "user" WHERE "username" = ?',
                          (username,)).fetchone()
         if row is None:
             raise ValueError(f"{db.path} has no user {username!r}")
-        local = store.load(db, BY_NAME["User"], row[0], include_deleted=True)
+        local = rows.load(db, BY_NAME["User"], row[0], include_deleted=True)
         assert local is not None
         if local.get("role") != "admin":
             raise ValueError(f"user {username!r} in {db.path} is not an admin")

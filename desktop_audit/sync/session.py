@@ -97,9 +97,9 @@ def learn_password(db: Database, user_id: str, password: str) -> Actor:
 def actor_of(db: Database, user_id: str) -> Actor:
     from desktop_audit.domain.auth import actor_from_row
     from desktop_audit.schema import BY_NAME
-    from desktop_audit.services import engine as store
+    from desktop_audit.store import rows
 
-    row = store.load(db, BY_NAME["User"], user_id)
+    row = rows.load(db, BY_NAME["User"], user_id)
     if row is None:
         raise AuthError("your account is not on this laptop after the sync")
     return actor_from_row(row)

@@ -38,11 +38,12 @@ PHOTO_SIZE = (4000, 3000)  # 12 megapixels
 def _open(db_path: str, username: str) -> tuple[Any, Any]:
     from desktop_audit.domain import auth
     from desktop_audit.schema import USER
-    from desktop_audit.services import engine, users
+    from desktop_audit.services import users
+from desktop_audit.store import rows
     from desktop_audit.store import open_database
 
     db = open_database(db_path)
-    actor = auth.actor_from_row(engine.must_load(db, USER, users.find_user(db, username)["objectId"]))
+    actor = auth.actor_from_row(rows.must_load(db, USER, users.find_user(db, username)["objectId"]))
     return db, actor
 
 
@@ -103,11 +104,11 @@ def child_floor(db_path: str, site_id: str, out: str, as_of: str, images: str = 
 
     from desktop_audit.reports import SECTIONS, data
     from desktop_audit.schema import SITE
-    from desktop_audit.services import engine
+    from desktop_audit.store import rows
     from desktop_audit.services.evidence import blob_path
 
     db, actor = _open(db_path, "admin")
-    site = engine.must_load(db, SITE, site_id)
+    site = rows.must_load(db, SITE, site_id)
     pack = data.gather(db, actor, site, as_of=as_of, period=data.Period(), review_id=None,
                        sections=frozenset(SECTIONS))
     tables = _floor_tables(pack)
@@ -199,18 +200,18 @@ def _big_site(work: Path) -> tuple[Path, str, int]:
     from desktop_audit import clock, demo, services
     from desktop_audit.domain import auth
     from desktop_audit.schema import USER
-    from desktop_audit.services import engine
+    from desktop_audit.store import rows
     from desktop_audit.store import open_database
 
     db_path = work / "big.sqlite"
     db = open_database(db_path)
     admin = demo.first_run(db)
-    admin = auth.actor_from_row(engine.must_load(db, USER, admin.id))
+    admin = auth.actor_from_row(rows.must_load(db, USER, admin.id))
     users = {r[0]: r[1] for r in db.execute('SELECT "role", "objectId" FROM "user"')}
     sid = services.create_site(db, admin, siteCode="BEN-01", siteName="Benchmark Works – Ærøskøbing",
                                region="Syddanmark", siteOwner=users["manager"],
                                significanceThreshold=12)
-    admin = auth.actor_from_row(engine.must_load(db, USER, admin.id))
+    admin = auth.actor_from_row(rows.must_load(db, USER, admin.id))
     now = clock.now()
     made: dict[str, list[str]] = {"aspects": [], "kits": [], "legal": [], "reviews": [], "findings": []}
     with db.atomic(), engine.batch() as batch:

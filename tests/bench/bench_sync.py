@@ -45,7 +45,7 @@ def _master(url: str) -> Any:
 def _laptop(path: Path, url: str) -> str:
     """An admin's database with N new aspect records, adopted by the server."""
     from desktop_audit import services
-    from desktop_audit.services import engine
+    from desktop_audit.store import rows
     from desktop_audit.store import open_database
     from desktop_audit.sync.server_setup import apply_schema, ensure_admin
 

@@ -31,14 +31,14 @@ import os, sys, time, json
 from desktop_audit.store import open_database
 from desktop_audit.domain.auth import actor_from_row
 from desktop_audit.schema import BY_NAME, USER
-from desktop_audit.services import engine
+from desktop_audit.store import rows
 from desktop_audit.ui.app import make_app
 from desktop_audit.ui.views.list_view import ListView
 from PySide6.QtTest import QTest
 from PySide6.QtCore import Qt, QThreadPool
 db = open_database(sys.argv[1])
 row = db.execute('SELECT "objectId" FROM "user" WHERE "username" = ?', ("admin",)).fetchone()
-actor = actor_from_row(engine.load(db, USER, row[0]))
+actor = actor_from_row(rows.load(db, USER, row[0]))
 app = make_app()
 view = ListView(db, actor, BY_NAME["AuditFinding"])
 view.resize(1280, 760)
@@ -165,7 +165,7 @@ def build(path: Path) -> None:
     the benchmark's fixture, not a path of the app)."""
     from desktop_audit import services
     from desktop_audit.schema import FINDING, SEVERITIES
-    from desktop_audit.services import engine
+    from desktop_audit.store import rows
     from desktop_audit.store import open_database
     from desktop_audit.store.db import new_object_id
 

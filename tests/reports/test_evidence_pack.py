@@ -16,7 +16,7 @@ from desktop_audit.domain import trail
 from desktop_audit.errors import Cancelled, NotFound, PermissionDenied, ValidationError
 from desktop_audit.reports import SECTION_TITLES, SECTIONS, export_pack
 from desktop_audit.schema import EVIDENCE
-from desktop_audit.services import engine
+from desktop_audit.store import rows
 from desktop_audit.services.evidence import blob_path
 from desktop_audit.store import Database
 from tests.reports.tools import actor, info, run, site_id, text
@@ -216,7 +216,7 @@ def test_missing_photo_gives_placeholder_and_warning(demo_db: Database, tmp_path
     sid = site_id(demo_db, "DEP-02")
     oid = demo_db.execute('SELECT "objectId" FROM evidence WHERE "site" = ? AND "caption" = ?',
                           (sid, "Diesel tank bund")).fetchone()[0]
-    record = engine.must_load(demo_db, EVIDENCE, oid)
+    record = rows.must_load(demo_db, EVIDENCE, oid)
     blob_path(demo_db, record["sha256"], record["mimeType"]).unlink()
     pdf, result = _export(demo_db, tmp_path)
     assert result.warnings and "file missing" in result.warnings[0]  # type: ignore[attr-defined]

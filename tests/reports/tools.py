@@ -8,12 +8,13 @@ from pathlib import Path
 from desktop_audit.domain import auth
 from desktop_audit.domain.actor import Actor
 from desktop_audit.schema import USER
-from desktop_audit.services import engine, users
+from desktop_audit.services import users
+from desktop_audit.store import rows
 from desktop_audit.store import Database
 
 
 def actor(db: Database, username: str) -> Actor:
-    return auth.actor_from_row(engine.must_load(db, USER, users.find_user(db, username)["objectId"]))
+    return auth.actor_from_row(rows.must_load(db, USER, users.find_user(db, username)["objectId"]))
 
 
 def site_id(db: Database, code: str) -> str:

@@ -61,7 +61,7 @@ def test_two_laptops_edit_offline_and_converge(team: Team, server: Server,
     assert b.sync().exit_code == 0
     assert a.sync().exit_code == 0
     assert_converged(server, a, b)
-    merged = services.engine.load(a.db, services.engine.BY_NAME["AspectImpactLog"], ids[0])
+    merged = rows.load(a.db, BY_NAME["AspectImpactLog"], ids[0])
     assert merged is not None
     assert merged["controlMeasure"] == "bunded store" and merged["likelihood"] == 4
     assert merged["riskRating"] == 12  # derived again from the merged inputs

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from desktop_audit import config, services
 from desktop_audit.domain import rules
 from desktop_audit.schema import BY_NAME
-from desktop_audit.services import engine
+from desktop_audit.store import rows
 from desktop_audit.ui.dialogs import workflows as wf
 from desktop_audit.ui.dialogs.record_form import RecordDialog
 from tests.conftest import World
@@ -46,7 +46,7 @@ def test_create_an_aspect_and_watch_the_risk_derive_live(qtbot: QtBot, world: Wo
     assert e["significant"].edit.text() == "Yes"
     dlg.save_button.click()
     assert dlg.object_id is not None
-    saved = engine.load(world.db, BY_NAME["AspectImpactLog"], dlg.object_id)
+    saved = rows.load(world.db, BY_NAME["AspectImpactLog"], dlg.object_id)
     assert saved["aspectDescription"] == "Diesel dispensing"
     assert saved["riskRating"] == 16 and saved["significant"] is True
     assert saved["loggedBy"] == world.coordinator.id
@@ -78,7 +78,7 @@ def test_edit_a_legal_entry_and_see_it_in_the_history(qtbot: QtBot, world: World
     dlg = form(qtbot, world, "coordinator", "LegalRegisterEntry", oid)
     dlg.editors["jurisdiction"].set_value("Scotland")
     dlg.save_button.click()
-    assert engine.load(world.db, BY_NAME["LegalRegisterEntry"], oid)["jurisdiction"] == "Scotland"
+    assert rows.load(world.db, BY_NAME["LegalRegisterEntry"], oid)["jurisdiction"] == "Scotland"
     assert dlg.history is not None
     tree = dlg.history.tree
     last = tree.topLevelItem(tree.topLevelItemCount() - 1)
@@ -135,7 +135,7 @@ def test_the_spill_kit_checklist_derives_replenishment(qtbot: QtBot, world: Worl
     assert "cannot pass" in dlg.errors["inspectionStatus"].text()
     e["inspectionStatus"].set_value("needs_attention")
     dlg.save_button.click()
-    saved = engine.load(world.db, BY_NAME["SpillKitLog"], dlg.object_id)
+    saved = rows.load(world.db, BY_NAME["SpillKitLog"], dlg.object_id)
     assert saved["missingItems"] == ["gloves"] and saved["replenishmentNeeded"] is True
     assert saved["checkedBy"] == world.field_staff.id
 
@@ -144,7 +144,7 @@ def test_closing_is_blocked_until_every_rule_holds(qtbot: QtBot, world: World) -
     aspect = add_aspect(world, status="open")
     oid = add_finding(world, logType="aspect", sourceId=aspect, severity="major_nc",
                       actionOwner=world.coordinator.id)
-    finding = engine.load(world.db, BY_NAME["AuditFinding"], oid)
+    finding = rows.load(world.db, BY_NAME["AuditFinding"], oid)
     dlg = wf.CloseFindingDialog(world.db, world.manager, finding)
     qtbot.addWidget(dlg)
     assert not dlg.close_button.isEnabled()
@@ -160,20 +160,20 @@ def test_closing_is_blocked_until_every_rule_holds(qtbot: QtBot, world: World) -
     assert dlg.close_button.isEnabled()
     assert "Every closing rule holds" in dlg.rules.text()
     dlg.close_button.click()
-    closed = engine.load(world.db, BY_NAME["AuditFinding"], oid)
+    closed = rows.load(world.db, BY_NAME["AuditFinding"], oid)
     assert closed["closed"] is True and closed["closedBy"] == world.manager.id
 
 
 def test_record_a_legal_evaluation_moves_the_due_date(qtbot: QtBot, world: World) -> None:
     oid = add_legal(world, due_in=-5, status="not_assessed")
-    entry = engine.load(world.db, BY_NAME["LegalRegisterEntry"], oid)
+    entry = rows.load(world.db, BY_NAME["LegalRegisterEntry"], oid)
     dlg = wf.EvaluationDialog(world.db, world.coordinator, entry)
     qtbot.addWidget(dlg)
     dlg.status.setCurrentIndex(dlg.status.findData("compliant"))
     expected = rules.next_due(date.today(), "annual").isoformat()
     assert expected in dlg.next_label.text()
     dlg.submit()
-    after = engine.load(world.db, BY_NAME["LegalRegisterEntry"], oid)
+    after = rows.load(world.db, BY_NAME["LegalRegisterEntry"], oid)
     assert after["dueDate"] == expected
     assert after["complianceStatus"] == "compliant"
     assert after["lastEvaluatedAt"] == date.today().isoformat()
@@ -193,20 +193,20 @@ def test_approve_a_completed_review(qtbot: QtBot, world: World) -> None:
     qtbot.addWidget(dlg)
     dlg.summary.setPlainText("Programme on track")
     dlg.submit()
-    assert engine.load(world.db, BY_NAME["AuditReview"], rid)["reviewStatus"] == "approved"
+    assert rows.load(world.db, BY_NAME["AuditReview"], rid)["reviewStatus"] == "approved"
     mgr.after_workflow()
     assert not mgr.save_button.isEnabled()
     assert "approved review can no longer be edited" in mgr.save_button.toolTip()
 
 
 def test_assign_a_user_to_sites(qtbot: QtBot, world: World) -> None:
-    user = engine.load(world.db, BY_NAME["User"], world.auditor.id)
+    user = rows.load(world.db, BY_NAME["User"], world.auditor.id)
     dlg = wf.AssignSitesDialog(world.db, world.admin, user)
     qtbot.addWidget(dlg)
     for i in range(dlg.list.count()):
         dlg.list.item(i).setCheckState(Qt.CheckState.Checked)
     dlg.submit()
-    after = engine.load(world.db, BY_NAME["User"], world.auditor.id)
+    after = rows.load(world.db, BY_NAME["User"], world.auditor.id)
     assert set(after["sites"]) == {world.site_a, world.site_b}
 
 
@@ -245,7 +245,7 @@ def test_create_a_site_and_a_manager_cannot_edit_anothers(qtbot: QtBot, world: W
     assert e["significanceThreshold"].value() == 12  # the schema's default
     dlg.save_button.click()
     assert dlg.object_id is not None
-    assert engine.load(world.db, BY_NAME["AuditSite"], dlg.object_id)["siteName"] == "Warehouse Nine"
+    assert rows.load(world.db, BY_NAME["AuditSite"], dlg.object_id)["siteName"] == "Warehouse Nine"
     again = form(qtbot, world, "admin", "AuditSite")
     again.editors["siteCode"].set_value("wh-09")
     again.editors["siteName"].set_value("Clash")
@@ -286,7 +286,7 @@ def test_an_auditor_plans_a_review_they_lead(qtbot: QtBot, world: World) -> None
     e["site"].set_value(world.site_a)
     e["scope"].set_value("Waste and spill response")
     dlg.save_button.click()
-    review = engine.load(world.db, BY_NAME["AuditReview"], dlg.object_id)
+    review = rows.load(world.db, BY_NAME["AuditReview"], dlg.object_id)
     assert review["reviewStatus"] == "planned" and review["leadAuditor"] == world.auditor.id
     led_by_other = form(qtbot, world, "auditor", "AuditReview")
     led_by_other.editors["site"].set_value(world.site_a)

@@ -15,7 +15,7 @@ from desktop_audit import demo
 from desktop_audit.commands.app import VIEWS
 from desktop_audit.domain.auth import actor_from_row
 from desktop_audit.schema import USER
-from desktop_audit.services import engine
+from desktop_audit.store import rows
 from desktop_audit.ui.app import render
 
 
@@ -37,7 +37,7 @@ def test_every_view_renders_with_fonts_and_content(qtbot: QtBot, demo_db,  # noq
                                                    tmp_path: Path) -> None:
     row = demo_db.execute('SELECT "objectId" FROM "user" WHERE "username" = ?',
                           (demo.ADMIN[0],)).fetchone()
-    admin = actor_from_row(engine.load(demo_db, USER, row[0]))
+    admin = actor_from_row(rows.load(demo_db, USER, row[0]))
     for view in VIEWS:
         out = render(demo_db, admin, view, tmp_path / f"{view}.png")
         image = QImage(str(out))

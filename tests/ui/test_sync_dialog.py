@@ -58,7 +58,7 @@ def test_a_server_that_does_not_answer_is_reported_and_nothing_is_lost(qtbot: Qt
 def test_a_conflict_is_resolved_with_a_typed_value(qtbot: QtBot, world: World) -> None:
     from desktop_audit.domain import trail
     from desktop_audit.schema import FINDING
-    from desktop_audit.services import engine
+    from desktop_audit.store import rows
 
     fid = add_finding(world)
     # What a sync records when the same field changed on this laptop and on the server.
@@ -75,7 +75,7 @@ def test_a_conflict_is_resolved_with_a_typed_value(qtbot: QtBot, world: World) -
     dlg.edited.setText("Fit a padlock and a valve-position sign")
     dlg.use_edited.click()
     assert dlg.conflicts.count() == 0 and not dlg.use_edited.isVisible()
-    record = engine.load(world.db, FINDING, fid)
+    record = rows.load(world.db, FINDING, fid)
     assert record["correctiveAction"] == "Fit a padlock and a valve-position sign"
     history = trail.history(world.db, "AuditFinding", fid)
     assert history[-1]["action"] == "resolve"

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 import pytest
 
 from desktop_audit import services
-from desktop_audit.domain import permissions
+from desktop_audit import records
 from desktop_audit.errors import PermissionDenied
-from desktop_audit.schema import FINDING
-from desktop_audit.services import engine
+from desktop_audit.schema import BY_NAME, FINDING
+from desktop_audit.store import rows
 from tests.conftest import World
 
 ROLES = ("admin", "manager", "coordinator", "auditor", "field_staff")
@@ -144,7 +144,8 @@ def test_role_matrix(world: World, action: str, role: str) -> None:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_export_pack_permission(world: World, role: str) -> None:
-    allowed, reason = permissions.can(world.actor(role), "export_pack", site_id=world.site_a)
+    site = rows.load(world.db, BY_NAME["AuditSite"], world.site_a)
+    allowed, reason = records.of("AuditSite").can(world.actor(role), "export_pack", site)
     assert allowed == (role != "field_staff")
     if not allowed:
         assert "export evidence packs" in reason
@@ -160,9 +161,9 @@ def test_refusal_names_the_reason(world: World) -> None:
 
 
 def test_unassigned_users_do_not_see_other_sites_records(world: World) -> None:
-    oid = _aspect(world, "manager", site=world.site_b)
+    oid = _aspect(world, "other_manager", site=world.site_b)
     from desktop_audit.errors import NotFound
 
     with pytest.raises(NotFound):
         services.update_aspect(world.db, world.coordinator, oid, impact="x")
-    assert engine.load(world.db, engine.BY_NAME["AspectImpactLog"], oid)["impact"] != "x"
+    assert rows.load(world.db, BY_NAME["AspectImpactLog"], oid)["impact"] != "x"

@@ -9,7 +9,7 @@ import pytest
 from desktop_audit import services
 from desktop_audit.errors import ValidationError
 from desktop_audit.schema import ASPECT, FINDING, LEGAL, SPILL_KIT
-from desktop_audit.services import engine
+from desktop_audit.store import rows
 from tests.conftest import World
 
 TODAY = date.today()
@@ -49,24 +49,24 @@ def test_a_bad_field_is_named_and_nothing_is_written(world: World, field: str, v
 
 def test_risk_rating_and_significance_are_derived(world: World) -> None:
     oid = aspect(world, likelihood=3, severity=4)
-    rec = engine.load(world.db, ASPECT, oid)
+    rec = rows.load(world.db, ASPECT, oid)
     assert (rec["riskRating"], rec["impactRating"], rec["thresholdApplied"], rec["significant"]) == (
         12, "high", 12, True)
     services.update_aspect(world.db, world.admin, oid, severity=1)
-    rec = engine.load(world.db, ASPECT, oid)
+    rec = rows.load(world.db, ASPECT, oid)
     assert (rec["riskRating"], rec["impactRating"], rec["significant"]) == (3, "low", False)
     services.update_aspect(world.db, world.admin, oid, obligationRefs=["EPA-34"])
-    assert engine.load(world.db, ASPECT, oid)["significant"] is True  # tied to an obligation
+    assert rows.load(world.db, ASPECT, oid)["significant"] is True  # tied to an obligation
 
 
 def test_the_threshold_applied_is_the_sites_at_rating_time(world: World) -> None:
     services.update_site(world.db, world.admin, world.site_a, significanceThreshold=8)
     oid = aspect(world, likelihood=3, severity=3)
-    rec = engine.load(world.db, ASPECT, oid)
+    rec = rows.load(world.db, ASPECT, oid)
     assert (rec["thresholdApplied"], rec["significant"]) == (8, True)
     services.update_site(world.db, world.admin, world.site_a, significanceThreshold=15)
     services.update_aspect(world.db, world.admin, oid, controlMeasure="Covered skip")
-    assert engine.load(world.db, ASPECT, oid)["thresholdApplied"] == 8  # not re-rated
+    assert rows.load(world.db, ASPECT, oid)["thresholdApplied"] == 8  # not re-rated
 
 
 def test_derived_fields_cannot_be_typed(world: World) -> None:
@@ -82,7 +82,7 @@ def test_replenishment_follows_missing_items_and_seal(world: World) -> None:
     oid = services.add_spill_kit_check(world.db, world.admin, site=world.site_a, kitTag="SK-1",
                                        inspectionStatus="fail", sealStatus="intact",
                                        missingItems="gloves; absorbent pads")
-    rec = engine.load(world.db, SPILL_KIT, oid)
+    rec = rows.load(world.db, SPILL_KIT, oid)
     assert rec["missingItems"] == ["gloves", "absorbent pads"] and rec["replenishmentNeeded"]
     with pytest.raises(ValidationError, match="cannot pass"):
         services.add_spill_kit_check(world.db, world.admin, site=world.site_a, kitTag="SK-2",
@@ -122,7 +122,7 @@ def test_legal_evaluation_moves_the_due_date_on(world: World) -> None:
     due = services.record_legal_evaluation(world.db, world.coordinator, oid,
                                            complianceStatus="compliant", evaluatedOn="2025-11-30")
     assert due == "2026-02-28"  # month end clamps
-    rec = engine.load(world.db, LEGAL, oid)
+    rec = rows.load(world.db, LEGAL, oid)
     assert (rec["lastEvaluatedAt"], rec["complianceStatus"]) == ("2025-11-30", "compliant")
     with pytest.raises(ValidationError, match="not a date"):
         services.record_legal_evaluation(world.db, world.coordinator, oid,
@@ -147,7 +147,7 @@ def test_closing_a_finding_needs_every_rule(world: World) -> None:
         services.close_finding(world.db, world.manager, oid)
     assert err.value.field == "verificationNote"
     services.close_finding(world.db, world.manager, oid, verificationNote="Seen locked twice")
-    rec = engine.load(world.db, FINDING, oid)
+    rec = rows.load(world.db, FINDING, oid)
     assert rec["closed"] and rec["closedBy"] == world.manager.id and rec["closedAt"]
     with pytest.raises(ValidationError, match="closed finding cannot be edited"):
         services.update_finding(world.db, world.auditor, oid, correctiveAction="Other")

@@ -13,7 +13,7 @@ from desktop_audit import services
 from desktop_audit.errors import FileFormatError, ValidationError
 from desktop_audit.io import tabular
 from desktop_audit.schema import FINDING
-from desktop_audit.services import engine
+from desktop_audit.store import rows
 from tests.conftest import World
 
 HEADER = ["site", "logType", "severity", "description", "correctiveAction", "actionOwner",
@@ -73,7 +73,7 @@ def test_xlsx_round_trip_and_updates_by_object_id(world: World, tmp_path: Path) 
     wb.save(out)
     counts = tabular.import_file(world.db, world.admin, "AuditFinding", out)
     assert counts == {"created": 0, "updated": 1, "unchanged": 4}
-    assert engine.load(world.db, FINDING, oid)["correctiveAction"] == "Replaced action"
+    assert rows.load(world.db, FINDING, oid)["correctiveAction"] == "Replaced action"
 
 
 def test_one_bad_row_refuses_the_whole_file(world: World, tmp_path: Path) -> None:

@@ -1,9 +1,8 @@
-"""Validation and derived fields, driven by the schema declaration.
+"""What a person typed (a form, a CSV cell, a command-line argument) as the stored value.
 
-``coerce`` turns what a person typed (a form, a CSV cell, a CLI argument) into
-the stored value or raises a ValidationError naming the field and the reason.
-``derive`` computes riskRating, impactRating, thresholdApplied, significant and
-replenishmentNeeded, so they can never disagree with their inputs.
+``coerce`` turns one value into the stored form of its field's kind, or raises a
+ValidationError naming the field and the reason.  The rules of each record type (derived
+fields, cross-field checks, workflows) are in ``desktop_audit/records/``.
 """
 
 from __future__ import annotations
@@ -11,36 +10,19 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 from desktop_audit import clock
 from desktop_audit.errors import ValidationError
-from desktop_audit.schema import ClassDef, Field
+from desktop_audit.schema import Field
 
 _TRUE = {"true", "yes", "y", "1", "on", "x"}
 _FALSE = {"false", "no", "n", "0", "off", ""}
 _OBJECT_ID = re.compile(r"^[A-Za-z0-9]{10}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# A clock a little fast on the laptop that logged it is not a "future" inspection.
-FUTURE_TOLERANCE = timedelta(minutes=10)
-
-# Which inputs each derived field is computed from (import refuses a derived
-# value given without them).
-DERIVED_FROM: dict[str, dict[str, tuple[str, ...]]] = {
-    "AspectImpactLog": {
-        "riskRating": ("likelihood", "severity"),
-        "impactRating": ("likelihood", "severity"),
-        "thresholdApplied": ("site",),
-        "significant": ("likelihood", "severity"),
-    },
-    "SpillKitLog": {"replenishmentNeeded": ("missingItems", "sealStatus")},
-}
-
-
-def _blank(value: Any) -> bool:
+def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -58,7 +40,7 @@ def _enum_lookup(choices: tuple[str, ...]) -> dict[str, str]:
 
 def coerce(f: Field, value: Any) -> Any:
     """The stored form of *value* for field *f*; None for blank."""
-    if _blank(value) and f.kind not in ("bool", "string_list", "pointer_list"):
+    if blank(value) and f.kind not in ("bool", "string_list", "pointer_list"):
         return None
     kind = f.kind
     if kind in ("string", "text", "secret"):
@@ -208,84 +190,3 @@ def _coerce_list(f: Field, value: Any) -> list[str]:
         if item not in out:
             out.append(item)
     return out
-
-
-def impact_rating(risk: int) -> str:
-    if risk <= 4:
-        return "low"
-    if risk <= 9:
-        return "medium"
-    if risk <= 15:
-        return "high"
-    return "critical"
-
-
-def derive(cdef: ClassDef, values: dict[str, Any], *, threshold: int | None = None) -> None:
-    """Fill the class's derived fields in *values* from their inputs (in place)."""
-    if cdef.name == "AspectImpactLog":
-        lik, sev = values.get("likelihood"), values.get("severity")
-        if lik is not None and sev is not None:
-            risk = lik * sev
-            values["riskRating"] = risk
-            values["impactRating"] = impact_rating(risk)
-        if threshold is not None:
-            values["thresholdApplied"] = threshold
-        applied = values.get("thresholdApplied") or 12
-        risk = values.get("riskRating")
-        values["significant"] = bool(
-            (risk is not None and risk >= applied) or values.get("obligationRefs")
-        )
-    elif cdef.name == "SpillKitLog":
-        values["replenishmentNeeded"] = bool(values.get("missingItems")) or (
-            values.get("sealStatus") not in (None, "intact")
-        )
-
-
-def check_required(cdef: ClassDef, values: Mapping[str, Any]) -> None:
-    for f in cdef.fields:
-        if f.required and not f.derived and f.kind != "bool" and _blank(values.get(f.name)):
-            raise ValidationError(f.name, "is required", class_name=cdef.name)
-
-
-def not_in_future(name: str, value: str | None) -> None:
-    if value is None:
-        return
-    moment = clock.parse_iso(value) if "T" in value else clock.parse_iso(value + "T00:00:00Z")
-    if moment > clock.now() + FUTURE_TOLERANCE:
-        raise ValidationError(name, f"{value[:16].replace('T', ' ')} is in the future")
-
-
-def next_due(due: date, frequency: str) -> date:
-    """Move a due date on by a review frequency (month ends clamp: 31 Jan + 1 month = 28/29 Feb)."""
-    months = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12, "biennial": 24}[frequency]
-    total = due.month - 1 + months
-    year, month = due.year + total // 12, total % 12 + 1
-    for day in (due.day, 30, 29, 28):
-        try:
-            return date(year, month, day)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
-def class_rules(cdef: ClassDef, values: Mapping[str, Any]) -> None:
-    """Cross-field rules of one class (the ones that need no other record)."""
-    name = cdef.name
-    if name == "SpillKitLog":
-        not_in_future("lastCheckedAt", values.get("lastCheckedAt"))
-        if values.get("inspectionStatus") == "pass" and values.get("replenishmentNeeded"):
-            raise ValidationError(
-                "inspectionStatus",
-                "a kit with missing items or a seal that is not intact cannot pass",
-            )
-    elif name == "AspectImpactLog":
-        not_in_future("loggedAt", values.get("loggedAt"))
-    elif name == "LegalRegisterEntry":
-        not_in_future("lastEvaluatedAt", values.get("lastEvaluatedAt"))
-    elif name == "AuditFinding":
-        log_type = values.get("logType")
-        if log_type in ("aspect", "spill_kit", "legal", "review") and not values.get("sourceId"):
-            raise ValidationError("sourceId", f"is required when the finding is about a "
-                                              f"{log_type.replace('_', ' ')} record")
-    elif name == "Evidence":
-        not_in_future("takenAt", values.get("takenAt"))

@@ -1,0 +1,465 @@
+"""What a record type is and how it behaves, in one object per class.
+
+A ``RecordType`` holds, for one class of the declaration (``schema.py``): who may do what
+to it and why not, its owner and author fields, its derived fields and how they are
+derived, its own validation, the values a new record gets, its workflow gates (what
+blocks closing, approving ...), its list filters, sort and row states, and its due date.
+Services, forms, lists, the dashboard, packs, import/export, the sync merge and the
+server's rule data ask the registry (``records.of(name)``); none of them branch on a
+class name.
+
+Permissions are data, not code: per action a tuple of ``Rule(roles, when)``, where
+``when`` names one of a few conditions (``CONDITIONS``).  The same data is published to
+the server, whose Cloud Code evaluates the same named conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, Protocol
+
+from desktop_audit import clock
+from desktop_audit.errors import PermissionDenied, ValidationError
+from desktop_audit.schema import BY_NAME, ROLES, SITE, ClassDef
+
+if TYPE_CHECKING:
+    from desktop_audit.domain.actor import Actor
+
+ALL_ROLES = frozenset(ROLES)
+ADMIN = frozenset({"admin"})
+MANAGERS = frozenset({"admin", "manager"})
+OFFICE = frozenset({"admin", "manager", "coordinator"})  # who keeps the registers
+AUDITORS = frozenset({"admin", "manager", "coordinator", "auditor"})
+
+
+def role_words(role: str) -> str:
+    return role.replace("_", " ")
+
+
+def article(role: str) -> str:
+    return "an" if role[:1] in "aeiou" else "a"
+
+
+# ---------------------------------------------------------------- answers
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether an action is allowed, and the reason in the user's words when it is not.
+
+    ``field`` is set when the refusal comes from the record's state (a closed finding, an
+    approved review), so a service raises it as a ValidationError naming that field; a
+    refusal without a field is a PermissionDenied."""
+
+    allowed: bool
+    reason: str = ""
+    field: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def __iter__(self) -> Iterator[Any]:  # ok, why = decision
+        yield self.allowed
+        yield self.reason
+
+    def enforce(self) -> None:
+        if self.allowed:
+            return
+        if self.field is not None:
+            raise ValidationError(self.field, self.reason)
+        raise PermissionDenied(self.reason)
+
+
+ALLOWED = Decision(True)
+
+
+def refused(reason: str, field_name: str | None = None) -> Decision:
+    return Decision(False, reason, field_name)
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One thing that stops a workflow step (closing, approving), and what must change."""
+
+    field: str
+    reason: str
+    opens: tuple[str, str] | None = None  # (class, objectId) of the record to change
+
+    def error(self, class_name: str | None = None) -> ValidationError:
+        return ValidationError(self.field, self.reason, class_name=class_name)
+
+
+@dataclass(frozen=True)
+class RowState:
+    """How a row reads in a list: a tone (red, amber, green, grey or none) and why."""
+
+    tone: str | None = None
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class QuickFilter:
+    """A named list filter.  ``sql`` is a WHERE fragment over the class's table; each
+    ``{today}`` in it stands for today's date at the row's site (see store.listing)."""
+
+    key: str
+    label: str
+    sql: str
+
+    @property
+    def uses_today(self) -> bool:
+        return "{today}" in self.sql
+
+
+@dataclass(frozen=True)
+class UniqueKey:
+    """Fields whose values together are unique among the live records of a class (checked
+    on the laptop, and by a unique index on the server).  ``message`` is formatted with the
+    record's values."""
+
+    fields: tuple[str, ...]
+    message: str
+    nocase: bool = False
+
+    def describe(self, values: Mapping[str, Any]) -> str:
+        shown = {k: (str(v)[:16].replace("T", " ") if k == "lastCheckedAt" else v)
+                 for k, v in values.items()}
+        return self.message.format_map(_Missing(shown))
+
+
+class _Missing(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Roles that may take an action, optionally only when a named condition holds."""
+
+    roles: frozenset[str]
+    when: str | None = None
+
+
+# ---------------------------------------------------------------- conditions
+# Named conditions of the permission rules (the same names in Cloud Code).  Each gets the
+# actor, the record as stored (None for a create), the values being written and the type.
+
+Condition = Callable[["Actor", "Mapping[str, Any] | None", "Mapping[str, Any]", "RecordType"],
+                     bool]
+
+
+def _own(actor: Actor, record: Mapping[str, Any] | None, values: Mapping[str, Any],
+         rt: RecordType) -> bool:
+    owner = rt.owner_field
+    if owner is None:
+        return False
+    before = (record or {}).get(owner, actor.id if record is None else None)
+    after = values.get(owner, before)
+    return before == actor.id and after == actor.id
+
+
+def _lead(actor: Actor, record: Mapping[str, Any] | None, values: Mapping[str, Any],
+          rt: RecordType) -> bool:
+    before = (record or {}).get("leadAuditor") if record is not None else actor.id
+    after = values.get("leadAuditor", before)
+    return before == actor.id and after == actor.id
+
+
+def _observation(actor: Actor, record: Mapping[str, Any] | None, values: Mapping[str, Any],
+                 rt: RecordType) -> bool:
+    severity = values.get("severity", (record or {}).get("severity"))
+    return severity in (None, "observation")
+
+
+def _owns_site(actor: Actor, record: Mapping[str, Any] | None, values: Mapping[str, Any],
+               rt: RecordType) -> bool:
+    before = (record or {}).get("siteOwner") if record is not None else actor.id
+    after = values.get("siteOwner", before)
+    return before == actor.id and after == actor.id
+
+
+CONDITIONS: dict[str, Condition] = {
+    "own": _own,
+    "lead": _lead,
+    "observation": _observation,
+    "owns_site": _owns_site,
+}
+
+
+# ---------------------------------------------------------------- what a type may look up
+
+
+class Lookup(Protocol):
+    """What a record type may read while deciding (a unit of work: it sees pending writes)."""
+
+    def get(self, class_name: str, object_id: str | None) -> dict[str, Any] | None: ...
+
+    def latest(self, class_name: str, where: Mapping[str, Any], order: str
+               ) -> dict[str, Any] | None: ...
+
+
+def site_threshold(site: Mapping[str, Any] | None) -> int:
+    """The significance threshold of a site; the declaration's default when it has none."""
+    value = (site or {}).get("significanceThreshold")
+    return int(value) if value else int(SITE.get("significanceThreshold").default)  # type: ignore[call-overload]
+
+
+# ---------------------------------------------------------------- the record type
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """What an action is called in a refusal: "a field staff may not <edit this entry>"."""
+
+    create: str
+    edit: str
+    delete: str = "delete records"
+    other: Mapping[str, str] = field(default_factory=dict)
+
+    def of(self, action: str) -> str:
+        if action == "create":
+            return self.create
+        if action == "edit":
+            return self.edit
+        if action == "delete":
+            return self.delete
+        return self.other.get(action, action)
+
+
+class RecordType:
+    """One class's behaviour.  Subclasses set the attributes and override the hooks."""
+
+    cdef: ClassDef
+    cli_name: str = ""
+    list_noun: str = ""  # "3 spill kit checks"
+    owner_field: str | None = None  # whose entry it is ("own" in the rules)
+    author_field: str | None = None  # who did the work (loggedBy, checkedBy, raisedBy ...)
+    # field -> the inputs it is computed from (a file giving it without them is refused)
+    derived_from: Mapping[str, tuple[str, ...]] = {}
+    permissions: Mapping[str, tuple[Rule, ...]] = {}
+    phrases: Phrases = Phrases("add records", "edit records")
+    # Fields the hand may set (None: every editable field of the declaration).
+    editable: tuple[str, ...] | None = None
+    quick_filters: tuple[QuickFilter, ...] = ()
+    default_sort: tuple[str, bool] = ("updatedAt", True)
+    hidden_columns: frozenset[str] = frozenset()
+    has_photos: bool = False
+    importable: bool = False
+    writable_by_hand: bool = True
+    live: bool = False  # pushed to laptops through Live Query while they are online
+    log_type: str | None = None  # what a finding about this record says in ``logType``
+    # Fields a service fills when a new record leaves them out (import may omit them).
+    auto_filled: frozenset[str] = frozenset()
+    unique_keys: tuple[UniqueKey, ...] = ()
+    # Fields set when the record is made and never changed by an edit.
+    fixed_after_create: frozenset[str] = frozenset()
+
+    # ------------------------------------------------------------ identity
+    @property
+    def name(self) -> str:
+        return self.cdef.name
+
+    @property
+    def label(self) -> str:
+        return self.cdef.label
+
+    @property
+    def site_scoped(self) -> bool:
+        return self.cdef.site_field is not None
+
+    def site_of(self, record: Mapping[str, Any] | None) -> str | None:
+        """The site a record belongs to (the site itself for a site)."""
+        if not record or self.cdef.site_field is None:
+            return None
+        value = record.get(self.cdef.site_field)
+        return str(value) if value else None
+
+    def title(self, record: Mapping[str, Any]) -> str:
+        """A short readable name for the record (window titles, choices, messages)."""
+        key = self.cdef.key
+        if key != "objectId" and record.get(key):
+            return str(record[key])
+        return str(record.get("objectId") or "")
+
+    def choice_label(self, record: Mapping[str, Any]) -> str:
+        """How the record reads in a drop-down of a form (finding's source, review)."""
+        return self.title(record)
+
+    choice_columns: tuple[str, ...] = ()  # what choice_label reads
+
+    @property
+    def editable_fields(self) -> tuple[str, ...]:
+        if self.editable is not None:
+            return self.editable
+        return tuple(f.name for f in self.cdef.editable_fields)
+
+    # ------------------------------------------------------------ permissions
+    def rules(self, action: str) -> tuple[Rule, ...]:
+        return self.permissions.get(action, ())
+
+    def can(self, actor: Actor, action: str, record: Mapping[str, Any] | None = None,
+            values: Mapping[str, Any] | None = None) -> Decision:
+        """May *actor* take *action* on *record* (None: a new one) with these *values*?
+
+        The role matrix, the site assignment, the rule's condition, then the record's
+        state (what ``locks`` says).  The UI disables with this answer; the services
+        enforce the same answer."""
+        values = values or {}
+        rules = self.rules(action)
+        phrase = self.phrases.of(action)
+        role = actor.role
+        if not rules:
+            return refused(self.not_by_hand(action))
+        matching = [r for r in rules if role in r.roles]
+        if not matching:
+            return refused(f"{article(role)} {role_words(role)} may not {phrase}")
+        if role != "admin":
+            site_decision = self.site_check(actor, action, record, values)
+            if not site_decision:
+                return site_decision
+        if not any(r.when is None or CONDITIONS[r.when](actor, record, values, self)
+                   for r in matching):
+            return refused(self.condition_refusal(actor, action, matching))
+        if record is not None:
+            lock = self.locks(action, record, actor)
+            if not lock:
+                return lock
+        return ALLOWED
+
+    def not_by_hand(self, action: str) -> str:
+        return "records of this kind are written by the program, not by hand"
+
+    def site_check(self, actor: Actor, action: str, record: Mapping[str, Any] | None,
+                   values: Mapping[str, Any]) -> Decision:
+        if not self.site_scoped:
+            return ALLOWED
+        phrase = self.phrases.of(action)
+        before = self.site_of(record) if record is not None else None
+        after = values.get(self.cdef.site_field or "", before)
+        for site in {before, after} - {None}:
+            if not actor.sees_site(site):
+                return refused(f"you are not assigned to this site, so you may not {phrase} "
+                               "there")
+        return ALLOWED
+
+    def condition_refusal(self, actor: Actor, action: str, rules: list[Rule]) -> str:
+        """The reason when the actor's role may act only under a condition that fails."""
+        role = actor.role
+        conditions = {r.when for r in rules}
+        who = f"{article(role)} {role_words(role)}"
+        if "own" in conditions:
+            return f"{who} may only edit their own entries"
+        if "lead" in conditions:
+            return f"{who} may only plan or edit reviews they lead"
+        if "observation" in conditions:
+            return f"{role_words(role)} may raise observations only"
+        if "owns_site" in conditions:
+            verb = "create" if action == "create" else "edit"
+            return f"{who} may only {verb} sites they own"
+        return f"{who} may not {self.phrases.of(action)}"
+
+    def locks(self, action: str, record: Mapping[str, Any], actor: Actor) -> Decision:
+        """What the record's state forbids (a closed finding is not edited); override."""
+        return ALLOWED
+
+    def require(self, actor: Actor, action: str, record: Mapping[str, Any] | None = None,
+                values: Mapping[str, Any] | None = None) -> None:
+        self.can(actor, action, record, values).enforce()
+
+    # ------------------------------------------------------------ authorship
+    def author_decision(self, actor: Actor, author: str | None, site_id: str | None,
+                        lookup: Lookup) -> Decision:
+        """Who may be named as the one who did the work: yourself; a coordinator, manager
+        or admin may also record on behalf of an active user assigned to the site (a paper
+        inspection entered later).  The trail always says who entered it."""
+        name = self.author_field
+        if name is None or author is None or author == actor.id:
+            return ALLOWED
+        if actor.role not in OFFICE:
+            return refused(f"{article(actor.role)} {role_words(actor.role)} records entries "
+                           "as themselves", name)
+        user = lookup.get("User", author)
+        if user is None:
+            return refused(f"no user with id {author!r}", name)
+        if not user.get("active", True):
+            return refused(f"user {user.get('username')} is deactivated", name)
+        if user.get("role") != "admin" and site_id is not None and \
+                site_id not in (user.get("sites") or []):
+            return refused(f"user {user.get('username')} is not assigned to this site", name)
+        return ALLOWED
+
+    # ------------------------------------------------------------ new records
+    def defaults(self, actor: Actor, lookup: Lookup) -> dict[str, Any]:
+        """Values a new record gets for the fields its writer leaves out (services, import,
+        forms alike)."""
+        out: dict[str, Any] = {}
+        if self.author_field is not None:
+            out[self.author_field] = actor.id
+        return out
+
+    def prefill(self, actor: Actor, lookup: Lookup, *, site_ids: list[str]) -> dict[str, Any]:
+        """What a new form shows: the defaults, plus suggestions the user may change."""
+        values: dict[str, Any] = {f.name: f.default for f in self.cdef.fields
+                                  if f.default is not None}
+        if self.site_scoped:
+            values[self.cdef.site_field or "site"] = site_ids[0] if len(site_ids) == 1 else None
+        values.update(self.defaults(actor, lookup))
+        return values
+
+    # ------------------------------------------------------------ derived fields
+    def derive(self, values: dict[str, Any], lookup: Lookup | None,
+               changed: frozenset[str] | None = None) -> None:
+        """Compute the derived fields from their inputs (in place).  *changed* names the
+        fields this write changes (None: a new record, everything)."""
+
+    def derived_inputs(self, name: str) -> tuple[str, ...]:
+        return self.derived_from.get(name, ())
+
+    # ------------------------------------------------------------ validation
+    def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
+                 lookup: Lookup, action: str = "edit") -> list[ValidationError]:
+        """Every problem with the record as it would be stored by *action* (all at once)."""
+        return []
+
+    # ------------------------------------------------------------ workflows
+    workflows: tuple[str, ...] = ()  # actions with gates beyond permission (close, approve)
+
+    def blockers(self, action: str, record: Mapping[str, Any], actor: Actor | None,
+                 lookup: Lookup) -> list[Blocker]:
+        """What stops *action* on this record now (empty when nothing does)."""
+        return []
+
+    def closing_state(self, record: Mapping[str, Any], lookup: Lookup) -> list[Blocker]:
+        """What stops a finding *about this record* from being closed (the record must be
+        in a closing state: an aspect controlled, a kit's latest check a pass ...)."""
+        return []
+
+    # ------------------------------------------------------------ lists and dates
+    def row_state(self, record: Mapping[str, Any], today: date) -> RowState:
+        return RowState()
+
+    def due_date(self, record: Mapping[str, Any]) -> str | None:
+        """The calendar date (at the site) by which something is due on this record."""
+        return None
+
+    def is_overdue(self, record: Mapping[str, Any], today: date) -> bool:
+        return clock.is_overdue(self.due_date(record), today)
+
+    def search_fields(self) -> list[str]:
+        return [f.name for f in self.cdef.fields
+                if f.kind in ("string", "text") and not f.system and not f.name.endswith("Id")]
+
+
+def target(rt: RecordType, name: str) -> RecordType:
+    """The record type a pointer field of *rt* points at."""
+    from desktop_audit.records import of
+
+    f = rt.cdef.get(name)
+    assert f.target is not None, name
+    return of(f.target)
+
+
+def class_def(name: str) -> ClassDef:
+    return BY_NAME[name]

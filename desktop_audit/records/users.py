@@ -1,0 +1,62 @@
+"""Users: an administrator manages accounts and assigns sites."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from desktop_audit.errors import ValidationError
+from desktop_audit.records.base import (
+    ADMIN,
+    Lookup,
+    Phrases,
+    QuickFilter,
+    RecordType,
+    RowState,
+    Rule,
+    UniqueKey,
+)
+from desktop_audit.schema import USER
+
+_USERNAME = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+class UserType(RecordType):
+    cdef = USER
+    cli_name = "users"
+    list_noun = "users"
+    permissions = {action: (Rule(ADMIN),) for action in ("create", "edit", "delete", "assign")}
+    phrases = Phrases("manage users or assign sites", "manage users or assign sites",
+                      other={"assign": "manage users or assign sites"})
+    editable = ("username", "email", "fullName", "role", "active", "sites")
+    unique_keys = (UniqueKey(("username",), "user {username!r} already exists", nocase=True),)
+    quick_filters = (
+        QuickFilter("active", "Active users", '"active" = 1'),
+        QuickFilter("inactive", "Deactivated users", '"active" = 0'),
+    )
+    default_sort = ("username", False)
+
+    def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
+                 lookup: Lookup, action: str = "edit") -> list[ValidationError]:
+        out = []
+        email = values.get("email") or ""
+        local, _, domain = email.partition("@")
+        if not local or "." not in domain or " " in email:
+            out.append(ValidationError("email", f"'{email}' is not an email address"))
+        if not _USERNAME.match(values.get("username") or ""):
+            out.append(ValidationError("username", "may hold only letters, digits, '.', '_' "
+                                                   "and '-'"))
+        return out
+
+    def row_state(self, record: Mapping[str, Any], today: date) -> RowState:
+        if record.get("active") is False:
+            return RowState("grey", "deactivated")
+        return RowState()
+
+    def title(self, record: Mapping[str, Any]) -> str:
+        return str(record.get("fullName") or record.get("username") or "")
+
+
+USERS = UserType()

@@ -1,0 +1,189 @@
+"""The write path every service shares, driven by the record types.
+
+``create`` and ``update`` take what a person typed (a form, a file, the command line) and
+ask the record type, in this order: may this actor do this here (role, site, condition,
+the record's state), may they name this author, do the references exist and may they use
+them, then derive the computed fields and check every rule, collecting all problems.
+Only then is the change added to the unit of work, which writes, queues for sync and
+journals it in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from desktop_audit import clock
+from desktop_audit.domain import values as coercion
+from desktop_audit.errors import ValidationError
+from desktop_audit.schema import BY_NAME
+from desktop_audit.services.unit_of_work import (
+    Change,
+    UnitOfWork,
+    empty_record,
+    raise_problems,
+)
+from desktop_audit.store.db import new_object_id
+
+if TYPE_CHECKING:
+    from desktop_audit.records.base import RecordType
+
+
+def coerce_values(rt: RecordType, values: Mapping[str, Any], *,
+                  editable: Iterable[str] | None = None) -> dict[str, Any]:
+    """Coerce typed values; refuses unknown, derived and non-editable fields (all at once)."""
+    cdef = rt.cdef
+    allowed = set(editable) if editable is not None else set(rt.editable_fields)
+    out: dict[str, Any] = {}
+    problems: list[ValidationError] = []
+    for name, raw in values.items():
+        if not cdef.has(name):
+            problems.append(ValidationError(name, f"is not a field of {cdef.label.lower()}"))
+            continue
+        f = cdef.get(name)
+        if f.derived:
+            inputs = rt.derived_inputs(name)
+            problems.append(ValidationError(name, "is derived from " + " and ".join(inputs)
+                                            + "; it is computed, not typed"))
+            continue
+        if name not in allowed:
+            problems.append(ValidationError(name, "cannot be set here"))
+            continue
+        try:
+            out[name] = coercion.coerce(f, raw)
+        except ValidationError as exc:
+            problems.append(exc)
+    raise_problems(problems, cdef.name)
+    return out
+
+
+def required_problems(rt: RecordType, values: Mapping[str, Any]) -> list[ValidationError]:
+    out = []
+    for f in rt.cdef.fields:
+        if f.required and not f.derived and f.kind != "bool" and coercion.blank(values.get(f.name)):
+            out.append(ValidationError(f.name, "is required"))
+    return out
+
+
+def reference_problems(u: UnitOfWork, rt: RecordType, values: Mapping[str, Any],
+                       changed: Iterable[str] | None = None) -> list[ValidationError]:
+    """Pointers name existing records; a site the actor works on; an active user."""
+    names = set(changed) if changed is not None else None
+    actor = u.actor
+    out: list[ValidationError] = []
+    for f in rt.cdef.fields:
+        if not f.is_reference or f.target is None or (names is not None and f.name not in names):
+            continue
+        targets = values.get(f.name) or [] if f.kind == "pointer_list" else [values.get(f.name)]
+        for value in targets:
+            if value is None:
+                continue
+            target = u.get(f.target, value)
+            label = BY_NAME[f.target].label.lower()
+            if target is None:
+                out.append(ValidationError(f.name, f"no {label} with id {value!r}"))
+            elif f.kind == "pointer" and f.target == "AuditSite" and actor is not None and \
+                    not actor.sees_site(value):
+                out.append(ValidationError(f.name, "you are not assigned to site "
+                                                   f"{target.get('siteCode')}"))
+            elif f.kind == "pointer" and f.target == "User" and not target.get("active", True):
+                out.append(ValidationError(f.name, f"user {target.get('username')} is "
+                                                   "deactivated"))
+    return out
+
+
+def unique_problems(u: UnitOfWork, rt: RecordType, values: Mapping[str, Any], object_id: str,
+                    changed: Iterable[str] | None = None) -> list[ValidationError]:
+    names = set(changed) if changed is not None else None
+    out = []
+    for key in rt.unique_keys:
+        if names is not None and not names & set(key.fields):
+            continue
+        if u.clashes(rt, key, values, object_id):
+            out.append(ValidationError(key.fields[-1], key.describe(values)))
+    return out
+
+
+def _check(u: UnitOfWork, rt: RecordType, new: dict[str, Any], old: dict[str, Any] | None,
+           object_id: str, changed: frozenset[str] | None, action: str) -> None:
+    rt.derive(new, u, changed)
+    problems = [*required_problems(rt, new), *rt.validate(new, old, u, action),
+                *unique_problems(u, rt, new, object_id, changed)]
+    raise_problems(problems, rt.name)
+
+
+def create(u: UnitOfWork, rt: RecordType, values: Mapping[str, Any], *,
+           action: str = "create", editable: Iterable[str] | None = None,
+           fixed: Mapping[str, Any] | None = None, object_id: str | None = None,
+           hidden: tuple[str, ...] = ()) -> Change:
+    """Validate a new record and add it to the unit; returns the change."""
+    actor = u.actor
+    assert actor is not None
+    new = empty_record(rt.cdef)
+    given = coerce_values(rt, values, editable=editable)
+    new.update(given)
+    for key, value in rt.defaults(actor, u).items():
+        if new.get(key) in (None, []) and key not in given:
+            new[key] = value
+    new.update(fixed or {})
+    site_field = rt.cdef.site_field
+    if site_field is not None and new.get(site_field) is None:
+        raise ValidationError(site_field, "is required", class_name=rt.name)
+    rt.require(actor, action, None, new)
+    site_id = rt.site_of(new)
+    if rt.author_field:
+        rt.author_decision(actor, new.get(rt.author_field), site_id, u).enforce()
+    raise_problems(reference_problems(u, rt, new), rt.name)
+    object_id = object_id or new_object_id()
+    _check(u, rt, new, None, object_id, None, action)
+    secret = tuple(f.name for f in rt.cdef.fields if f.kind == "secret")
+    change = Change(rt.cdef, object_id, None, new, "create", site_id or None,
+                    hidden=(*secret, *hidden))
+    u.add(change)
+    return change
+
+
+def update(u: UnitOfWork, rt: RecordType, object_id: str, values: Mapping[str, Any], *,
+           action: str = "edit", trail_action: str = "update",
+           editable: Iterable[str] | None = None, forced: Mapping[str, Any] | None = None,
+           old: dict[str, Any] | None = None, hidden: tuple[str, ...] = ()) -> Change:
+    """Validate an edit of an existing record and add it to the unit."""
+    actor = u.actor
+    assert actor is not None
+    old = old if old is not None else u.visible(rt, object_id)
+    given = coerce_values(rt, values, editable=editable)
+    fixed = [n for n in rt.fixed_after_create if n in given and given[n] != old.get(n)]
+    if fixed:
+        raise_problems([ValidationError(n, "is set when the record is made and cannot be "
+                                           "changed") for n in fixed], rt.name)
+    new = dict(old)
+    new.update(given)
+    new.update(forced or {})
+    if not forced and all(new.get(k) == old.get(k) for k in given):
+        return Change(rt.cdef, object_id, old, new, trail_action)  # nothing to write
+    rt.require(actor, action, old, given)
+    site_id = rt.site_of(new)
+    if rt.author_field and rt.author_field in given and \
+            given[rt.author_field] != old.get(rt.author_field):
+        rt.author_decision(actor, given[rt.author_field], site_id, u).enforce()
+    changed = frozenset(k for k in new if new.get(k) != old.get(k))
+    raise_problems(reference_problems(u, rt, new, changed), rt.name)
+    _check(u, rt, new, old, object_id, changed, action)
+    secret = tuple(f.name for f in rt.cdef.fields if f.kind == "secret")
+    change = Change(rt.cdef, object_id, old, new, trail_action, site_id,
+                    hidden=(*secret, *hidden))
+    u.add(change)
+    return change
+
+
+def delete(u: UnitOfWork, rt: RecordType, object_id: str) -> Change:
+    """Admin only: the record gets a tombstone (synced as a delete), journaled."""
+    actor = u.actor
+    assert actor is not None
+    old = u.visible(rt, object_id)
+    rt.require(actor, "delete", old)
+    new = dict(old)
+    new["deletedAt"] = clock.now_iso()
+    change = Change(rt.cdef, object_id, old, new, "delete", rt.site_of(old))
+    u.add(change)
+    return change
