@@ -183,12 +183,12 @@ def conflicts(ctx: Any) -> int:
 
 
 def resolve(ctx: Any) -> int:
-    from desktop_audit.sync.engine import resolve as do_resolve
+    from desktop_audit.services import resolve_conflict
 
     actor = ctx.login()
     db = ctx.open_db()
     keep = ctx.args.keep or "edit"
-    c = do_resolve(db, actor, ctx.args.conflict_id, keep, ctx.args.value)
+    c = resolve_conflict(db, actor, ctx.args.conflict_id, keep, ctx.args.value)
     kept = c.mine if keep == "mine" else c.theirs if keep == "theirs" else ctx.args.value
     print(f"resolved {c.id}: {c.class_name} {c.object_id} {c.field} = {kept!r} "
           f"({keep}; pushed at the next sync)")

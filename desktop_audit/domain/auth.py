@@ -31,6 +31,12 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def hash_password_unchecked(password: str) -> str:
+    """A verifier of a password someone else already accepted (the server, at an online
+    login): no strength rule is applied again."""
+    return _hasher.hash(password)
+
+
 def check_password_strength(password: str) -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise ValidationError("password", f"must be at least {MIN_PASSWORD} characters long")

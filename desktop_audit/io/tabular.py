@@ -336,7 +336,7 @@ def _import_rows(db: Database, actor: Actor, rt: RecordType, path: Path, table: 
     cdef = rt.cdef
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     total = len(table)
-    create, update = CREATE[cdef.name], UPDATE[cdef.name]
+    update = UPDATE[cdef.name]
     with db.atomic():
         u = UnitOfWork(db, actor, deferred=True)
         for number, row in enumerate(table, start=2):  # row 1 is the header
@@ -347,6 +347,7 @@ def _import_rows(db: Database, actor: Actor, rt: RecordType, path: Path, table: 
                 existing = u.get(cdef.name, object_id) if object_id else None
                 if existing is not None:
                     before = len(u.changes)
+                    assert object_id is not None
                     update(db, actor, object_id, uow=u, **values)
                     changed = len(u.changes) > before and u.changes[-1].changes
                     counts["updated" if changed else "unchanged"] += 1

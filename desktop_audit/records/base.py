@@ -417,6 +417,14 @@ class RecordType:
     def derived_inputs(self, name: str) -> tuple[str, ...]:
         return self.derived_from.get(name, ())
 
+    @property
+    def self_derived(self) -> frozenset[str]:
+        """Derived fields computed from this record's own fields alone (not from another
+        record, as the threshold applied is from the site's): a sync merge recomputes these
+        from the merged inputs instead of merging them."""
+        return frozenset(name for name, inputs in self.derived_from.items()
+                         if not any(self.cdef.get(i).is_reference for i in inputs))
+
     # ------------------------------------------------------------ validation
     def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
                  lookup: Lookup, action: str = "edit") -> list[ValidationError]:

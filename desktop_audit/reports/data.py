@@ -10,13 +10,14 @@ exports with the same ``as_of`` identical even when the first one journaled itse
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from desktop_audit import clock
+from desktop_audit import clock, records
+from desktop_audit.records.base import site_threshold
+from desktop_audit.records.findings import SEVERITY_ORDER
 from desktop_audit.schema import (
     ASPECT,
     EVIDENCE,
@@ -28,7 +29,7 @@ from desktop_audit.schema import (
     USER,
     ClassDef,
 )
-from desktop_audit.store import rows
+from desktop_audit.store import codec, journal, rows, sync_state
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
@@ -36,8 +37,7 @@ if TYPE_CHECKING:
     from desktop_audit.store.db import Database
 
 # Classes whose outbox entries count as "data not yet synced" (trail events do not).
-DATA_CLASSES = ("AuditSite", "AspectImpactLog", "SpillKitLog", "LegalRegisterEntry", "AuditReview",
-                "AuditFinding", "Evidence", "User")
+DATA_CLASSES = tuple(rt.name for rt in records.all_types() if not rt.cdef.append_only)
 
 
 @dataclass
@@ -122,7 +122,7 @@ class PackData:
 
     @property
     def threshold(self) -> int:
-        return int(self.site.get("significanceThreshold") or 12)
+        return site_threshold(self.site)
 
     def user_name(self, user_id: str | None) -> str:
         if not user_id:
@@ -141,47 +141,30 @@ class PackData:
         return f"{self.user_name(user_id)} ({str(user.get('role', '')).replace('_', ' ')})"
 
 
-def _select(db: Database, cdef: ClassDef, where: str, params: Iterable[Any]) -> dict[str, dict[str, Any]]:
-    cols = [*engine.columns(cdef), "deletedAt"]
-    sql = (f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{cdef.table}" '
-           f'WHERE {where}')
-    kinds = {f.name: f.kind for f in cdef.fields}
-    out: dict[str, dict[str, Any]] = {}
-    for row in db.execute(sql, list(params)):
-        record = dict(zip(cols, row, strict=True))
-        for name, kind in kinds.items():
-            record[name] = engine.from_db(kind, record[name])
-        out[record["objectId"]] = record
-    return out
-
-
-def records_as_of(db: Database, cdef: ClassDef, as_of: str, where: str = "1 = 1",
-                  params: Iterable[Any] = ()) -> list[dict[str, Any]]:
-    """The records matching *where* as they stood at *as_of* (later changes rolled back)."""
-    records = _select(db, cdef, where, params)
+def records_as_of(db: Database, cdef: ClassDef, as_of: str,
+                  where: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The records whose fields equal *where* as they stood at *as_of* (later changes rolled
+    back from the audit trail)."""
+    found = {r["objectId"]: r for r in rows.select(db, cdef, where, include_deleted=True)}
     gone: set[str] = set()
-    later = db.execute(
-        'SELECT "recordId", "action", "changes" FROM audit_trail_event '
-        'WHERE "recordClass" = ? AND "at" > ? ORDER BY "at" DESC, "deviceId", "seq" DESC',
-        (cdef.name, as_of))
-    for record_id, action, changes in later:
-        record = records.get(record_id)
+    for record_id, action, changes in journal.later_changes(db, cdef.name, as_of):
+        record = found.get(record_id)
         if record is None:
             continue
         if action == "create":
             gone.add(record_id)
             continue
         try:
-            diff = json.loads(changes) if changes else {}
+            diff = codec.loads(changes) if changes else {}
         except ValueError:
             continue
         for name, pair in diff.items():
             if name in record and isinstance(pair, list) and len(pair) == 2:
-                if name in cdef._by_name and cdef.get(name).kind == "secret":
+                if cdef.has(name) and cdef.get(name).kind == "secret":
                     continue
                 record[name] = pair[0]
     out = []
-    for oid, record in records.items():
+    for oid, record in found.items():
         if oid in gone or (record.get("createdAt") or "") > as_of:
             continue
         deleted = record.get("deletedAt")
@@ -211,15 +194,16 @@ def gather(db: Database, actor: Actor, site: dict[str, Any], *, as_of: str, peri
     from desktop_audit.errors import NotFound
 
     site_id = site["objectId"]
-    sites = records_as_of(db, SITE, as_of, '"objectId" = ?', (site_id,))
+    sites = records_as_of(db, SITE, as_of, {"objectId": site_id})
     if not sites:
         raise NotFound(f"site {site['siteCode']} did not exist at {as_of}")
     users = {u["objectId"]: u for u in records_as_of(db, USER, as_of)}
-    as_of_local = clock.parse_iso(as_of).astimezone()
-    data = PackData(site=sites[0], as_of=as_of, today=as_of_local.date(), period=period,
+    # "Overdue" is judged on the site's calendar date at the pack's instant.
+    at_site = clock.parse_iso(as_of).astimezone(clock.zone(sites[0].get("timeZone")))
+    data = PackData(site=sites[0], as_of=as_of, today=at_site.date(), period=period,
                     review=None, prepared_by=actor, users=users)
-    by_site = ('"site" = ?', (site_id,))
-    reviews = records_as_of(db, REVIEW, as_of, *by_site)
+    by_site = {"site": site_id}
+    reviews = records_as_of(db, REVIEW, as_of, by_site)
     if review_id:
         match = [r for r in reviews if r["objectId"] == review_id]
         if not match:
@@ -228,17 +212,17 @@ def gather(db: Database, actor: Actor, site: dict[str, Any], *, as_of: str, peri
 
     # Registers stand as a whole: every aspect and obligation recorded by the end of the period.
     end = period.end_instant()
-    aspects = [a for a in records_as_of(db, ASPECT, as_of, *by_site)
+    aspects = [a for a in records_as_of(db, ASPECT, as_of, by_site)
                if end is None or (a.get("loggedAt") or "") < end]
     aspects.sort(key=lambda a: (-(a.get("riskRating") or 0), not a.get("significant"),
                                 a.get("loggedAt") or "", a["objectId"]))
     data.aspects = aspects
-    legal = [e for e in records_as_of(db, LEGAL, as_of, *by_site)
+    legal = [e for e in records_as_of(db, LEGAL, as_of, by_site)
              if end is None or (e.get("createdAt") or "") < end]
     legal.sort(key=lambda e: (str(e.get("referenceCode") or "").lower(), e["objectId"]))
     data.legal = legal
     # Activity: what happened in the period.
-    kits = [k for k in records_as_of(db, SPILL_KIT, as_of, *by_site)
+    kits = [k for k in records_as_of(db, SPILL_KIT, as_of, by_site)
             if period.has_instant(k.get("lastCheckedAt"))]
     kits.sort(key=lambda k: (str(k.get("kitTag") or ""), k.get("lastCheckedAt") or "", k["objectId"]))
     data.spill_kits = kits
@@ -248,7 +232,7 @@ def gather(db: Database, actor: Actor, site: dict[str, Any], *, as_of: str, peri
     in_period.sort(key=lambda r: (r.get("auditDate") or "", r["objectId"]))
     data.reviews = in_period
     findings = []
-    for f in records_as_of(db, FINDING, as_of, *by_site):
+    for f in records_as_of(db, FINDING, as_of, by_site):
         raised = f.get("createdAt")
         if period.has_instant(raised):
             findings.append(f)
@@ -257,24 +241,23 @@ def gather(db: Database, actor: Actor, site: dict[str, Any], *, as_of: str, peri
             findings.append(f)
         elif data.review and f.get("review") == data.review["objectId"]:
             findings.append(f)
-    sev_order = {"major_nc": 0, "minor_nc": 1, "observation": 2, "opportunity": 3}
+    sev_order = SEVERITY_ORDER
     findings.sort(key=lambda f: (bool(f.get("closed")), sev_order.get(f.get("severity") or "", 9),
                                  f.get("dueDate") or "9999", f.get("createdAt") or "", f["objectId"]))
     data.findings = findings
 
-    for prefix, rows in (("A", data.aspects), ("S", data.spill_kits), ("R", data.reviews),
-                         ("F", data.findings)):
-        for n, record in enumerate(rows, 1):
+    for prefix, listed in (("A", data.aspects), ("S", data.spill_kits), ("R", data.reviews),
+                           ("F", data.findings)):
+        for n, record in enumerate(listed, 1):
             data.refs[record["objectId"]] = f"{prefix}{n}"
     for entry in data.legal:
         data.refs[entry["objectId"]] = str(entry.get("referenceCode") or entry["objectId"])
     data.refs[site_id] = str(data.site.get("siteCode"))
 
     if "photos" in sections:
-        photos = [e for e in records_as_of(db, EVIDENCE, as_of, *by_site)
+        photos = [e for e in records_as_of(db, EVIDENCE, as_of, by_site)
                   if e.get("parentId") in data.refs]
-        order = {"AuditSite": 0, "AspectImpactLog": 1, "SpillKitLog": 2, "LegalRegisterEntry": 3,
-                 "AuditReview": 4, "AuditFinding": 5}
+        order = {rt.name: n for n, rt in enumerate(records.with_photos())}
         photos.sort(key=lambda e: (order.get(e.get("parentClass") or "", 9),
                                    _ref_key(data.refs.get(e.get("parentId") or "", "")),
                                    e.get("takenAt") or e.get("createdAt") or "", e["objectId"]))
@@ -283,9 +266,7 @@ def gather(db: Database, actor: Actor, site: dict[str, Any], *, as_of: str, peri
     if "trail" in sections:
         data.trail = _trail_rows(db, site_id, as_of, period)
         data.chains = trail.verify(db)
-        counts = db.execute('SELECT "deviceId", count(*) FROM audit_trail_event WHERE "at" <= ? '
-                            'GROUP BY "deviceId"', (as_of,)).fetchall()
-        data.chain_counts = {str(d): int(n) for d, n in counts}
+        data.chain_counts = journal.counts_until(db, as_of)
 
     data.last_sync, data.unsynced = _sync_state(db, as_of)
     return data
@@ -298,26 +279,18 @@ def _ref_key(ref: str) -> tuple[str, int, str]:
 
 
 def _trail_rows(db: Database, site_id: str, as_of: str, period: Period) -> list[TrailRow]:
-    sql = ('SELECT "at", "deviceId", "seq", "actorName", "action", "recordClass", "recordId", '
-           '"changes", "hash" FROM audit_trail_event WHERE "siteId" = ? AND "at" <= ?')
-    params: list[Any] = [site_id, as_of]
-    lo, hi = period.start_instant(), period.end_instant()
-    if lo:
-        sql += ' AND "at" >= ?'
-        params.append(lo)
-    if hi:
-        sql += ' AND "at" < ?'
-        params.append(hi)
-    sql += ' ORDER BY "at", "deviceId", "seq"'
-    rows = []
-    for at, device, seq, actor, action, rclass, rid, changes, digest in db.execute(sql, params):
+    names = ("at", "deviceId", "seq", "actorName", "action", "recordClass", "recordId", "changes",
+             "hash")
+    out = []
+    for at, device, seq, actor, action, rclass, rid, changes, digest in journal.site_events(
+            db, site_id, as_of, period.start_instant(), period.end_instant(), names):
         try:
-            diff = json.loads(changes) if changes else {}
+            diff = codec.loads(changes) if changes else {}
         except ValueError:
             diff = {"(unreadable)": [None, None]}
-        rows.append(TrailRow(at, device, int(seq), actor or "", action, rclass or "", rid or "",
-                             diff if isinstance(diff, dict) else {}, digest or ""))
-    return rows
+        out.append(TrailRow(at, device, int(seq), actor or "", action, rclass or "", rid or "",
+                            diff if isinstance(diff, dict) else {}, digest or ""))
+    return out
 
 
 def _sync_state(db: Database, as_of: str) -> tuple[str | None, int]:
@@ -327,21 +300,11 @@ def _sync_state(db: Database, as_of: str) -> tuple[str | None, int]:
         meta = db.meta(key)
         if meta and meta <= as_of:
             candidates.append(meta)
-    row = db.execute('SELECT max("at") FROM audit_trail_event WHERE "action" = ? AND "at" <= ?',
-                     ("sync", as_of)).fetchone()
-    if row and row[0]:
-        candidates.append(row[0])
+    synced = journal.last_action_at(db, "sync", as_of)
+    if synced:
+        candidates.append(synced)
     last = max(candidates) if candidates else None
-    marks = ", ".join("?" for _ in DATA_CLASSES)
-    sql = (f'SELECT count(*) FROM (SELECT DISTINCT "className", "objectId" FROM outbox '
-           f'WHERE "className" IN ({marks}) AND "queuedAt" <= ?')
-    params: list[Any] = [*DATA_CLASSES, as_of]
-    if last:
-        sql += ' AND "queuedAt" > ?'
-        params.append(last)
-    sql += ")"
-    count = db.execute(sql, params).fetchone()[0]
-    return last, int(count)
+    return last, sync_state.unsynced_since(db, DATA_CLASSES, as_of, last)
 
 
 def utc_now_after(as_of: str) -> str:
@@ -355,13 +318,11 @@ def utc_now_after(as_of: str) -> str:
 
 def review_choices(db: Database, site_id: str) -> list[tuple[str, str]]:
     """(objectId, label) of the site's audit reviews, newest first, for an export dialog."""
-    rows = db.execute('SELECT "objectId", "auditDate", "reviewStatus", "scope" FROM audit_review '
-                      'WHERE "site" = ? AND "deletedAt" IS NULL ORDER BY "auditDate" DESC, '
-                      '"objectId"', (site_id,)).fetchall()
     out = []
-    for oid, day, status, scope in rows:
-        label = f"{day} · {str(status or '').replace('_', ' ')}"
+    for review in rows.select(db, REVIEW, {"site": site_id}, order=["-auditDate", "objectId"]):
+        label = f"{review.get('auditDate')} · {str(review.get('reviewStatus') or '').replace('_', ' ')}"
+        scope = review.get("scope")
         if scope:
             label += f" · {scope if len(scope) <= 60 else scope[:59] + '…'}"
-        out.append((str(oid), label))
+        out.append((str(review["objectId"]), label))
     return out

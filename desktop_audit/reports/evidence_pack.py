@@ -49,6 +49,7 @@ from reportlab.platypus import (
 
 from desktop_audit import __version__, clock
 from desktop_audit.errors import Cancelled, ValidationError
+from desktop_audit.records.findings import FINDINGS
 from desktop_audit.reports import charts, data, fonts, photos
 from desktop_audit.reports.sections import PACK_TITLE, SECTION_CLAUSES, SECTION_TITLES, SECTIONS  # noqa: F401
 from desktop_audit.schema import (
@@ -591,7 +592,7 @@ class _Builder:
         overdue = sum(1 for e in pack.legal if _legal_overdue(e, today))
         noncomp = sum(1 for e in pack.legal if e.get("complianceStatus") == "non_compliant")
         open_f = [f for f in pack.findings if not f.get("closed")]
-        late_f = sum(1 for f in open_f if f.get("dueDate") and f["dueDate"] < today.isoformat())
+        late_f = sum(1 for f in open_f if FINDINGS.is_overdue(f, today))
         major = sum(1 for f in open_f if f.get("severity") == "major_nc")
         photos_n = len(pack.evidence)
         col = FRAME_W / 2 - 12
@@ -856,7 +857,6 @@ class _Builder:
         if not pack.findings:
             return [intro, *self._empty("findings")]
         fd = FINDING
-        today = pack.today.isoformat()
         headers = ["Ref", _label(fd, "severity"), _label(fd, "logType"), _label(fd, "description"),
                    _label(fd, "rootCause"), _label(fd, "correctiveAction"), _label(fd, "actionOwner"),
                    f"{_label(fd, 'dueDate')} / raised", "State",
@@ -866,7 +866,7 @@ class _Builder:
         for i, f in enumerate(pack.findings):
             sev = f.get("severity") or ""
             closed = bool(f.get("closed"))
-            late = not closed and bool(f.get("dueDate")) and f["dueDate"] < today
+            late = FINDINGS.is_overdue(f, pack.today)
             state: Any = "closed"
             if not closed:
                 state = Flag("OPEN" + ("\nPAST DUE" if late else ""))
@@ -1078,15 +1078,21 @@ class _Builder:
 
 
 def _approval(db: Database, review_id: str, as_of: str) -> tuple[str, str] | None:
-    row = db.execute('SELECT "actorName", "at" FROM audit_trail_event WHERE "recordClass" = ? AND '
-                     '"recordId" = ? AND "action" = ? AND "at" <= ? ORDER BY "at" DESC LIMIT 1',
-                     ("AuditReview", review_id, "approve", as_of)).fetchone()
-    return (str(row[0] or ""), str(row[1])) if row else None
+    """Who approved a review, and when, as the trail says (up to as_of)."""
+    from desktop_audit.domain import trail
+
+    events = [e for e in trail.history(db, "AuditReview", review_id)
+              if e["action"] == "approve" and e["at"] <= as_of]
+    if not events:
+        return None
+    last = events[-1]
+    return str(last.get("actorName") or ""), str(last["at"])
 
 
 def _legal_overdue(entry: dict[str, Any], today: date) -> bool:
-    due = entry.get("dueDate")
-    return isinstance(due, str) and due < today.isoformat()
+    from desktop_audit.records.legal import LEGAL_ENTRIES
+
+    return LEGAL_ENTRIES.is_overdue(entry, today)
 
 
 def _short(value: Any) -> str:
@@ -1207,7 +1213,8 @@ def export_pack(db: Database, actor: Actor, site_id: str, out_path: str | os.Pat
     not assigned to), ValidationError (period, as_of, output path) and Cancelled.
     Returns a PackResult (path, sha256, pages, size, as_of, warnings).
     """
-    from desktop_audit.domain import permissions, trail
+    from desktop_audit import records
+    from desktop_audit.domain import trail
     from desktop_audit.errors import NotFound
     from desktop_audit.store import rows
 
@@ -1222,7 +1229,7 @@ def export_pack(db: Database, actor: Actor, site_id: str, out_path: str | os.Pat
     site = rows.load(db, SITE, site_id)
     if site is None or not actor.sees_site(site_id):
         raise NotFound(f"no site with id {site_id!r}")
-    permissions.require(actor, "export_pack", site_id=site_id)
+    records.of("AuditSite").require(actor, "export_pack", site)
     start, end = _parse_day(date_from, "from"), _parse_day(date_to, "to")
     if start and end and end < start:
         raise ValidationError("period", f"ends on {end.isoformat()}, before it starts on "

@@ -8,6 +8,8 @@ NotFound and changes nothing.  Pass ``uow=`` to collect several calls (an import
 one unit that the caller flushes.
 """
 
+from collections.abc import Callable
+
 from desktop_audit.services import users
 from desktop_audit.services.common import get_visible, site_by_code, visible_site_ids, visible_sites
 from desktop_audit.services.conflicts import resolve_conflict
@@ -43,7 +45,7 @@ from desktop_audit.services.users import (
 )
 
 # The service that creates / edits a record of each class by hand (forms, import).
-CREATE = {
+CREATE: dict[str, Callable[..., str]] = {
     "AuditSite": create_site,
     "AspectImpactLog": add_aspect,
     "SpillKitLog": add_spill_kit_check,
@@ -51,7 +53,7 @@ CREATE = {
     "AuditReview": plan_review,
     "AuditFinding": raise_finding,
 }
-UPDATE = {
+UPDATE: dict[str, Callable[..., None]] = {
     "AuditSite": update_site,
     "AspectImpactLog": update_aspect,
     "SpillKitLog": update_spill_kit_check,

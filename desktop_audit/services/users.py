@@ -12,7 +12,7 @@ from desktop_audit.records.users import USERS
 from desktop_audit.schema import SITE, USER
 from desktop_audit.services import writing
 from desktop_audit.services.unit_of_work import Change, UnitOfWork, unit
-from desktop_audit.store import rows
+from desktop_audit.store import rows, writes
 from desktop_audit.store.db import new_object_id
 
 if TYPE_CHECKING:
@@ -98,6 +98,15 @@ def set_password(db: Database, actor: Actor, user_id: str, password: str, *,
         new = dict(old)
         new["passwordVerifier"] = auth.hash_password(password)
         u.add(Change(USER, user_id, old, new, "update", hidden=("passwordVerifier",)))
+
+
+def remember_password(db: Database, user_id: str, password: str) -> None:
+    """After the server accepted a password: keep its argon2id verifier here, so the user
+    can sign in on this laptop offline.  Local only: not a change to push or journal (the
+    online login itself is journaled by the caller)."""
+    verifier = auth.hash_password_unchecked(password)
+    with db.atomic():
+        writes.set_local(db, USER, user_id, {"passwordVerifier": verifier})
 
 
 def find_user(db: Database, username: str) -> dict[str, Any]:

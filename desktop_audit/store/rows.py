@@ -133,7 +133,8 @@ def select_in(db: Database, cdef: ClassDef, name: str, values: Sequence[Any], *,
         q = m.select(*_fields_of(cdef, m)).where(getattr(m, name).in_(part))
         if not include_deleted:
             q = q.where(m.deletedAt.is_null())
-        out.extend(decode(cdef, row) for row in q.tuples())
+        sql, params = q.sql()
+        out.extend(decode(cdef, row) for row in db.handle.execute_sql(sql, params))
     return out
 
 
@@ -204,7 +205,8 @@ def pairs(db: Database, cdef: ClassDef, key_field: str, value_field: str, *,
     q = m.select(getattr(m, key_field), getattr(m, value_field))
     if not include_deleted:
         q = q.where(m.deletedAt.is_null())
-    return dict(q.tuples())
+    sql, params = q.sql()
+    return dict(db.handle.execute_sql(sql, params).fetchall())
 
 
 def class_def(name: str) -> ClassDef:

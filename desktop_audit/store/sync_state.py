@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit import clock
+from desktop_audit.schema import SYSTEM_COLUMNS, ClassDef
 from desktop_audit.store import codec
 
 if TYPE_CHECKING:
     from desktop_audit.store.db import Database
+
+TOMBSTONE = "deletedAt"
 
 # Classes whose outbox rows are records (trail events are not counted as changes).
 TRAIL = "AuditTrailEvent"
@@ -166,3 +169,120 @@ def has_quarantined(db: Database, class_name: str, code: int) -> bool:
 def release(db: Database, class_name: str, object_id: str, code: int) -> None:
     db.handle.execute_sql('DELETE FROM sync_quarantine WHERE "className" = ? AND '
                           '"objectId" = ? AND "code" = ?', (class_name, object_id, code))
+
+
+# ---------------------------------------------------------------- records' sync bookkeeping
+# Every synced row keeps the server version it was based on: ``serverUpdatedAt`` and
+# ``syncBase`` (the server's values at that version, as JSON).  Hand-written SQL: a pull of
+# thousands of rows goes through here (``./dev bench sync``: new-laptop pull).
+
+
+def marks(db: Database, cdef: ClassDef, object_id: str
+          ) -> tuple[str | None, dict[str, Any] | None, str | None] | None:
+    """(serverUpdatedAt, syncBase, deletedAt) of a local row, or None when there is none."""
+    row = db.handle.execute_sql(
+        f'SELECT "serverUpdatedAt", "syncBase", "deletedAt" FROM "{cdef.table}" '
+        'WHERE "objectId" = ?', (object_id,)).fetchone()
+    if row is None:
+        return None
+    return row[0], (codec.loads(row[1]) if row[1] else None), row[2]
+
+
+def mark_synced(db: Database, cdef: ClassDef, object_id: str, server_updated_at: str,
+                base: dict[str, Any], created_at: str | None = None) -> None:
+    sets = '"serverUpdatedAt" = ?, "syncBase" = ?'
+    params: list[Any] = [server_updated_at, codec.dumps(base)]
+    if created_at:
+        sets += ', "createdAt" = ?'
+        params.append(created_at)
+    db.handle.execute_sql(f'UPDATE "{cdef.table}" SET {sets} WHERE "objectId" = ?',
+                          [*params, object_id])
+
+
+def forget_base(db: Database, cdef: ClassDef, object_id: str) -> None:
+    db.handle.execute_sql(f'UPDATE "{cdef.table}" SET "syncBase" = NULL WHERE "objectId" = ?',
+                          (object_id,))
+
+
+def known_versions(db: Database, cdef: ClassDef, ids: list[str], column: str
+                   ) -> dict[str, str | None]:
+    """{objectId: column} of the rows this laptop already has among *ids*."""
+    known: dict[str, str | None] = {}
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        marks_ = ", ".join("?" for _ in part)
+        known.update(db.handle.execute_sql(
+            f'SELECT "objectId", "{column}" FROM "{cdef.table}" WHERE "objectId" IN ({marks_})',
+            part).fetchall())
+    return known
+
+
+def exists(db: Database, cdef: ClassDef, object_id: str) -> bool:
+    return db.handle.execute_sql(f'SELECT 1 FROM "{cdef.table}" WHERE "objectId" = ?',
+                                 (object_id,)).fetchone() is not None
+
+
+def local_count(db: Database, cdef: ClassDef) -> int:
+    """Rows of a class here, tombstones included (what the server counts too)."""
+    return int(db.handle.execute_sql(f'SELECT COUNT(*) FROM "{cdef.table}"').fetchone()[0])
+
+
+def pulled_row_columns(cdef: ClassDef) -> list[str]:
+    return [*SYSTEM_COLUMNS, *(f.name for f in cdef.fields), "serverUpdatedAt", "syncBase",
+            TOMBSTONE]
+
+
+def insert_pulled(db: Database, cdef: ClassDef, values: list[list[Any]], *,
+                  one: bool = False) -> None:
+    """Rows pulled from the server, already in stored form (``pulled_row_columns`` order).
+    With *one*, a single row inserted on its own (its unique-key clash is the caller's)."""
+    names = pulled_row_columns(cdef)
+    quoted = ", ".join(f'"{c}"' for c in names)
+    sql = (f'INSERT {"OR ABORT " if one else ""}INTO "{cdef.table}" ({quoted}) '
+           f'VALUES ({", ".join("?" for _ in names)})')
+    if one:
+        db.handle.execute_sql(sql, values[0])
+    else:
+        db.handle.cursor().executemany(sql, values)
+
+
+def write_merged(db: Database, cdef: ClassDef, object_id: str, values: dict[str, Any],
+                 fields: list[Any], server_updated_at: str, base: dict[str, Any],
+                 *, touch: bool) -> None:
+    """A merged version of a row: its fields, tombstone, and the server version it is now
+    based on; *touch* also takes the server's updatedAt (nothing local waits to be pushed)."""
+    sets = [f'"{f.name}" = ?' for f in fields]
+    params = [codec.to_db(f.kind, values.get(f.name)) for f in fields]
+    sets += ['"deletedAt" = ?', '"serverUpdatedAt" = ?', '"syncBase" = ?']
+    params += [values.get(TOMBSTONE), server_updated_at, codec.dumps(base)]
+    if touch:
+        sets.append('"updatedAt" = ?')
+        params.append(server_updated_at)
+    db.handle.execute_sql(f'UPDATE "{cdef.table}" SET {", ".join(sets)} WHERE "objectId" = ?',
+                          [*params, object_id])
+
+
+# ---------------------------------------------------------------- evidence files
+
+
+def set_file(db: Database, object_id: str, pointer: dict[str, Any]) -> None:
+    db.handle.execute_sql('UPDATE evidence SET "file" = ? WHERE "objectId" = ?',
+                          (codec.dumps(pointer), object_id))
+
+
+def known_upload(db: Database, sha256: str) -> dict[str, Any] | None:
+    """The server file of a photo already uploaded (any record with the same SHA-256)."""
+    row = db.handle.execute_sql(
+        'SELECT "file" FROM evidence WHERE "sha256" = ? AND "file" LIKE \'%"url"%\' LIMIT 1',
+        (sha256,)).fetchone()
+    return codec.loads(row[0]) if row else None
+
+
+def files_to_fetch(db: Database) -> list[tuple[str, str, str | None, dict[str, Any] | None]]:
+    """(objectId, sha256, mimeType, file pointer) of live evidence with a server file."""
+    out = []
+    for oid, sha, mime, file_json in db.handle.execute_sql(
+            'SELECT "objectId", "sha256", "mimeType", "file" FROM evidence '
+            'WHERE "file" IS NOT NULL AND "deletedAt" IS NULL').fetchall():
+        out.append((oid, sha, mime, codec.loads(file_json) if file_json else None))
+    return out

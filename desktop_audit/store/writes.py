@@ -56,3 +56,12 @@ def update(db: Database, cdef: ClassDef, object_id: str, values: Mapping[str, An
 def queue(db: Database, entries: Sequence[tuple[str, str, str]]) -> None:
     """Outbox rows (className, objectId, queuedAt): changed here, to be pushed."""
     db.handle.cursor().executemany(_QUEUE, entries)
+
+
+def set_local(db: Database, cdef: ClassDef, object_id: str, values: Mapping[str, Any]) -> None:
+    """Set columns that stay on this laptop (a password verifier learnt at an online login):
+    no outbox row, no new updatedAt."""
+    kinds = {f.name: f.kind for f in cdef.fields}
+    sets = ", ".join(f'"{n}" = ?' for n in values)
+    db.handle.execute_sql(f'UPDATE "{cdef.table}" SET {sets} WHERE "objectId" = ?',
+                          [*(codec.to_db(kinds[n], v) for n, v in values.items()), object_id])

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import sqlite3
 import threading
@@ -38,11 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 import peewee
 
-from desktop_audit import clock, schema
-from desktop_audit.domain import rules, trail
+from desktop_audit import clock, records, schema
 from desktop_audit.errors import Cancelled, SyncError
 from desktop_audit.schema import BY_NAME, SYNC_ORDER, ClassDef
-from desktop_audit.services import engine as store
+from desktop_audit.store import codec, journal, rows, sync_state
+from desktop_audit.store.sync_state import Conflict, conflicts, quarantined
 from desktop_audit.sync import wire
 from desktop_audit.sync.parse_client import (
     DUPLICATE_VALUE,
@@ -61,29 +60,23 @@ if TYPE_CHECKING:
 
 PAGE = 1000
 OVERLAP_MS = 5000  # how far back a pull looks past its cursor (late commits)
-# Derived fields recomputed after a merge instead of being merged themselves.
-RECOMPUTED = {
-    "AspectImpactLog": ("riskRating", "impactRating", "significant"),
-    "SpillKitLog": ("replenishmentNeeded",),
-}
-TRAIL = "AuditTrailEvent"
+TRAIL = schema.TRAIL.name
 NOT_STORED = -1  # quarantine code of a pulled record that clashes with a local one
 CLASH = (sqlite3.IntegrityError, peewee.IntegrityError)
 Progress = Callable[[str, int, int], None]
 
 
 def pending_count(db: Database) -> int:
-    """Records changed here and not yet confirmed by the server."""
-    return int(db.execute(
-        'SELECT COUNT(DISTINCT "className" || \':\' || "objectId") FROM outbox').fetchone()[0])
+    """Records changed here and not yet confirmed by the server (the number a pack shows)."""
+    return sync_state.pending_records(db)
+
+
+def open_conflicts(db: Database) -> list[Conflict]:
+    return conflicts(db)
 
 
 def _norm(f: schema.Field | None, value: Any) -> Any:
     return wire.normal(f, value) if f is not None else value
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 @dataclass
@@ -177,24 +170,20 @@ class SyncEngine:
             raise
 
     def _local(self, cdef: ClassDef, object_id: str) -> _Local | None:
-        record = store.load(self.db, cdef, object_id, include_deleted=True)
+        record = rows.load(self.db, cdef, object_id, include_deleted=True)
         if record is None:
             return None
-        row = self.db.execute(
-            f'SELECT "serverUpdatedAt", "syncBase", "deletedAt" FROM "{cdef.table}" '
-            'WHERE "objectId" = ?', (object_id,)).fetchone()
-        base = json.loads(row[1]) if row[1] else None
-        record[wire.TOMBSTONE] = row[2]
-        return _Local(record, row[0], base, row[2])
+        found = sync_state.marks(self.db, cdef, object_id)
+        assert found is not None
+        server_updated_at, base, deleted = found
+        record[wire.TOMBSTONE] = deleted
+        return _Local(record, server_updated_at, base, deleted)
 
     def _conflict_fields(self, class_name: str, object_id: str) -> set[str]:
-        rows = self.db.execute('SELECT "field" FROM sync_conflict WHERE "className" = ? AND '
-                               '"objectId" = ?', (class_name, object_id)).fetchall()
-        return {r[0] for r in rows}
+        return sync_state.conflict_fields(self.db, class_name, object_id)
 
     def _dirty(self, class_name: str, object_id: str) -> bool:
-        return self.db.execute('SELECT 1 FROM outbox WHERE "className" = ? AND "objectId" = ? '
-                               'LIMIT 1', (class_name, object_id)).fetchone() is not None
+        return sync_state.is_queued(self.db, class_name, object_id)
 
     @staticmethod
     def _base_of(cdef: ClassDef, values: dict[str, Any]) -> dict[str, Any]:
@@ -219,11 +208,9 @@ class SyncEngine:
         finally:
             self.report.seconds = time.monotonic() - started
             self.report.requests = self.client.requests_made - before
-            self.report.open_conflicts = self.db.execute(
-                "SELECT COUNT(*) FROM sync_conflict").fetchone()[0]
-            self.report.quarantined = [tuple(r) for r in self.db.execute(
-                'SELECT "className", "objectId", "reason" FROM sync_quarantine '
-                'ORDER BY "className", "objectId"').fetchall()]
+            self.report.open_conflicts = sync_state.conflict_count(self.db)
+            self.report.quarantined = sorted((c, o, r) for c, o, _code, r, _at
+                                             in quarantined(self.db))
         with self.db.atomic():
             self.db.set_meta("sync_last_at", clock.now_iso())
             self.db.set_meta("sync_server", self.client.server_url)
@@ -232,7 +219,7 @@ class SyncEngine:
     # ------------------------------------------------------------------ push
 
     def pending(self) -> int:
-        return pending_count(self.db)
+        return sync_state.pending_total(self.db)
 
     def push(self) -> None:
         total = self.pending()
@@ -240,9 +227,7 @@ class SyncEngine:
         self.progress("push", 0, total)
         for class_name in SYNC_ORDER:
             cdef = BY_NAME[class_name]
-            queued = self.db.execute(
-                'SELECT "objectId", MAX("id") FROM outbox WHERE "className" = ? '
-                'GROUP BY "objectId" ORDER BY MIN("id")', (class_name,)).fetchall()
+            queued = sync_state.queued(self.db, class_name)
             for group in chunks(queued, MAX_BATCH):
                 self._check_cancel()
                 if class_name == "User":
@@ -253,31 +238,16 @@ class SyncEngine:
                 self.progress("push", done, total)
 
     def _unqueue(self, class_name: str, done: Iterable[tuple[str, int]]) -> None:
-        self.db.handle.cursor().executemany(
-            'DELETE FROM outbox WHERE "className" = ? AND "objectId" = ? AND "id" <= ?',
-            [(class_name, oid, max_id) for oid, max_id in done])
-        self.db.handle.cursor().executemany(
-            'DELETE FROM sync_quarantine WHERE "className" = ? AND "objectId" = ?',
-            [(class_name, oid) for oid, _ in done])
+        sync_state.unqueue(self.db, class_name, done)
 
     def _quarantine(self, class_name: str, object_id: str, code: int, reason: str) -> None:
-        self.db.execute(
-            'INSERT INTO sync_quarantine ("className", "objectId", "code", "reason", "at") '
-            'VALUES (?, ?, ?, ?, ?) ON CONFLICT("className", "objectId") DO UPDATE SET '
-            '"code" = excluded."code", "reason" = excluded."reason", "at" = excluded."at"',
-            (class_name, object_id, code, reason, clock.now_iso()))
+        sync_state.quarantine(self.db, class_name, object_id, code, reason)
 
     def _mark_synced(self, cdef: ClassDef, object_id: str, server_updated_at: str,
                      base: dict[str, Any], created_at: str | None = None) -> None:
-        sets = '"serverUpdatedAt" = ?, "syncBase" = ?'
-        params: list[Any] = [server_updated_at, _dumps(base)]
-        if created_at:
-            sets += ', "createdAt" = ?'
-            params.append(created_at)
-        if cdef.name == TRAIL:
+        if cdef.append_only:
             return  # the trail is append-only locally too; pushed events need no bookkeeping
-        self.db.execute(f'UPDATE "{cdef.table}" SET {sets} WHERE "objectId" = ?',
-                        [*params, object_id])
+        sync_state.mark_synced(self.db, cdef, object_id, server_updated_at, base, created_at)
 
     def _prepare(self, cdef: ClassDef, group: list[tuple[str, int]]
                  ) -> list[tuple[str, int, _Local | None]]:
@@ -291,7 +261,7 @@ class SyncEngine:
         """Before updating, make sure each row is still based on the server's version;
         where someone else saved in between, merge their version first."""
         ids = [oid for oid, _, loc in items if loc is not None and loc.server_updated_at]
-        if not ids or cdef.name == TRAIL:
+        if not ids or cdef.append_only:
             return items
         remote = self._call(lambda: self.client.find(
             cdef.remote_name, where={"objectId": {"$in": ids}}, limit=len(ids)))
@@ -300,8 +270,8 @@ class SyncEngine:
             for obj in remote:
                 loc = next(x[2] for x in items if x[0] == obj["objectId"])
                 assert loc is not None
-                if wire._iso_of(obj.get("updatedAt")) != loc.server_updated_at:
-                    self._apply_remote(cdef, obj)
+                if wire.iso_of(obj.get("updatedAt")) != loc.server_updated_at:
+                    self.apply_remote(cdef, obj)
                     changed = True
         if not changed:
             return items
@@ -309,7 +279,7 @@ class SyncEngine:
 
     def _push_chunk(self, cdef: ClassDef, group: list[tuple[str, int]]) -> None:
         items = self._guard_updates(cdef, self._prepare(cdef, group))
-        if cdef.name == "Evidence":
+        if cdef.has("file"):
             self._upload_files(cdef, items)
             items = [(oid, max_id, self._local(cdef, oid)) for oid, max_id, _ in items]
         remote = cdef.remote_name
@@ -321,7 +291,7 @@ class SyncEngine:
             if loc is None:
                 nothing.append((oid, max_id))  # queued, then gone (never stored): nothing to send
                 continue
-            if cdef.name == "Evidence" and not (loc.record.get("file") or {}).get("url"):
+            if cdef.has("file") and not (loc.record.get("file") or {}).get("url"):
                 self._quarantine(cdef.name, oid, 0, "the photo file is missing on this laptop")
                 continue
             snapshot = self._base_of(cdef, loc.record)
@@ -358,10 +328,10 @@ class SyncEngine:
             for (oid, max_id, method, snapshot), result in zip(plan, results, strict=True):
                 if "success" in result:
                     ok = result["success"]
-                    updated = wire._iso_of(ok.get("updatedAt") or ok.get("createdAt"))
+                    updated = wire.iso_of(ok.get("updatedAt") or ok.get("createdAt"))
                     assert updated
                     self._mark_synced(cdef, oid, updated, snapshot,
-                                      wire._iso_of(ok.get("createdAt")))
+                                      wire.iso_of(ok.get("createdAt")))
                     confirmed.append((oid, max_id))
                     continue
                 err = result.get("error") or {}
@@ -379,7 +349,7 @@ class SyncEngine:
                               duplicates: list[tuple[str, int, dict[str, Any]]]) -> None:
         """A create answered 137: the id is already on the server (an earlier try whose
         answer was lost).  Take the server's copy as the base and push what differs."""
-        if cdef.name == TRAIL:
+        if cdef.append_only:
             with self.db.atomic():
                 self._unqueue(cdef.name, [(oid, m) for oid, m, _ in duplicates])
             self.report.pushed += len(duplicates)
@@ -403,9 +373,8 @@ class SyncEngine:
                     self._mark_synced(cdef, oid, theirs["updatedAt"], base, theirs["createdAt"])
                 else:
                     # Changed on the server since: merge like any pulled version.
-                    self.db.execute(f'UPDATE "{cdef.table}" SET "syncBase" = NULL WHERE '
-                                    '"objectId" = ?', (oid,))
-                    self._apply_remote(cdef, obj, force_merge=True)
+                    sync_state.forget_base(self.db, cdef, oid)
+                    self.apply_remote(cdef, obj, force_merge=True)
                 requeue.append((oid, max_id))
         # Push whatever still differs from the server's copy (usually nothing).
         if requeue:
@@ -453,8 +422,8 @@ class SyncEngine:
             for (oid, max_id, base), result in zip(plan, results, strict=True):
                 if "success" in result:
                     ok = result["success"]
-                    self._mark_synced(cdef, oid, wire._iso_of(ok["updatedAt"]) or "", base,
-                                      wire._iso_of(ok.get("createdAt")))
+                    self._mark_synced(cdef, oid, wire.iso_of(ok["updatedAt"]) or "", base,
+                                      wire.iso_of(ok.get("createdAt")))
                     confirmed.append((oid, max_id))
                 else:
                     err = result.get("error") or {}
@@ -492,14 +461,10 @@ class SyncEngine:
                 self.report.files_up += 1
             self._uploaded[sha] = pointer
             with self.db.atomic():
-                self.db.execute('UPDATE evidence SET "file" = ? WHERE "objectId" = ?',
-                                (_dumps(pointer), oid))
+                sync_state.set_file(self.db, oid, pointer)
 
     def _known_upload(self, sha: str) -> dict[str, str] | None:
-        row = self.db.execute(
-            'SELECT "file" FROM evidence WHERE "sha256" = ? AND "file" LIKE \'%"url"%\' LIMIT 1',
-            (sha,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return sync_state.known_upload(self.db, sha)
 
     # ------------------------------------------------------------------ pull
 
@@ -519,7 +484,7 @@ class SyncEngine:
             for attempt in range(2):
                 remote = self._call(functools.partial(
                     self.client.count, cdef.remote_name, {"objectId": {"$exists": True}}))
-                local = self.db.execute(f'SELECT COUNT(*) FROM "{cdef.table}"').fetchone()[0]
+                local = sync_state.local_count(self.db, cdef)
                 if remote <= local:
                     break
                 if attempt == 0:
@@ -561,7 +526,7 @@ class SyncEngine:
                 if not page:
                     break
                 tail = page[-1]
-                last = (wire._iso_of(tail["updatedAt"]) or "", tail["objectId"])
+                last = (wire.iso_of(tail["updatedAt"]) or "", tail["objectId"])
                 more = len(page) >= PAGE
                 if more:
                     pending = ahead.submit(fetch, last)
@@ -577,61 +542,43 @@ class SyncEngine:
         """A page of server objects: what is new is inserted in one go, what this laptop
         already has at that version is skipped, the rest is merged one by one."""
         ids = [o["objectId"] for o in page]
-        known: dict[str, str | None] = {}
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
-            marks = ", ".join("?" for _ in part)
-            column = '"createdAt"' if cdef.name == TRAIL else '"serverUpdatedAt"'
-            known.update(self.db.execute(
-                f'SELECT "objectId", {column} FROM "{cdef.table}" WHERE "objectId" IN ({marks})',
-                part).fetchall())
+        column = "createdAt" if cdef.append_only else "serverUpdatedAt"
+        known = sync_state.known_versions(self.db, cdef, ids, column)
         fresh: list[dict[str, Any]] = []
         for obj in page:
             oid = obj["objectId"]
             if oid not in known:
                 fresh.append(wire.record_from_wire(cdef, obj))
                 continue
-            if cdef.name == TRAIL:
+            if cdef.append_only:
                 continue
-            if known[oid] == wire._iso_of(obj.get("updatedAt")):
+            if known[oid] == wire.iso_of(obj.get("updatedAt")):
                 continue
             try:
-                if self._apply_remote(cdef, obj):
+                if self.apply_remote(cdef, obj):
                     self.report.pulled += 1
             except CLASH as exc:
                 self._not_stored(cdef.name, oid, exc)
-        if cdef.name == TRAIL:
+        if cdef.append_only:
             own = self.db.device_id
-            rows = [ev for ev in fresh if ev.get("deviceId") != own]
-            cols = (*trail.HASHED, "prevHash", "hash", "createdAt", "updatedAt")
-            quoted = ", ".join(f'"{c}"' for c in cols)
+            events = [ev for ev in fresh if ev.get("deviceId") != own]
             # Stored in the same canonical text as this laptop's own events.
-            self.db.handle.cursor().executemany(
-                f'INSERT OR IGNORE INTO audit_trail_event ({quoted}) '
-                f'VALUES ({", ".join("?" for _ in cols)})',
-                [[(_dumps(ev.get(c) or {}) if c == "changes" else ev.get(c)) for c in cols]
-                 for ev in rows])
-            self.report.pulled += len(rows)
+            journal.insert_pulled(self.db, [_event_row(ev) for ev in events])
+            self.report.pulled += len(events)
             return
         if fresh:
-            names, values = self._insert_rows(cdef, fresh)
-            quoted = ", ".join(f'"{c}"' for c in names)
-            marks = ", ".join("?" for _ in names)
+            values = self._insert_rows(cdef, fresh)
             try:
-                self.db.handle.cursor().executemany(
-                    f'INSERT INTO "{cdef.table}" ({quoted}) VALUES ({marks})', values)
+                sync_state.insert_pulled(self.db, cdef, values)
             except CLASH:
                 # A record that clashes with one here on a unique key (two laptops made
                 # the same site code offline, before the server checked it): keep the
                 # rest, and hold that one back, shown, until someone sorts it out.
                 for rec, row in zip(fresh, values, strict=True):
                     try:
-                        self.db.execute(
-                            f'INSERT OR ABORT INTO "{cdef.table}" ({quoted}) VALUES ({marks})',
-                            row)
+                        sync_state.insert_pulled(self.db, cdef, [row], one=True)
                     except CLASH as exc:
-                        if self.db.execute(f'SELECT 1 FROM "{cdef.table}" WHERE "objectId" = ?',
-                                           (rec["objectId"],)).fetchone() is None:
+                        if not sync_state.exists(self.db, cdef, rec["objectId"]):
                             self._not_stored(cdef.name, rec["objectId"], exc)
             self.report.pulled += len(fresh)
         self._stored_again(cdef.name, ids)
@@ -642,28 +589,25 @@ class SyncEngine:
                          f"record on this laptop ({exc})")
 
     def _stored_again(self, class_name: str, ids: list[str]) -> None:
-        if not self.db.execute('SELECT 1 FROM sync_quarantine WHERE "className" = ? AND '
-                               '"code" = ? LIMIT 1', (class_name, NOT_STORED)).fetchone():
+        if not sync_state.has_quarantined(self.db, class_name, NOT_STORED):
             return
+        cdef = BY_NAME[class_name]
         for oid in ids:
-            exists = self.db.execute(
-                f'SELECT 1 FROM "{BY_NAME[class_name].table}" WHERE "objectId" = ?',
-                (oid,)).fetchone()
-            if exists:
-                self.db.execute('DELETE FROM sync_quarantine WHERE "className" = ? AND '
-                                '"objectId" = ? AND "code" = ?', (class_name, oid, NOT_STORED))
+            if sync_state.exists(self.db, cdef, oid):
+                sync_state.release(self.db, class_name, oid, NOT_STORED)
 
-    def _insert_rows(self, cdef: ClassDef, records: list[dict[str, Any]]
-                     ) -> tuple[list[str], list[list[Any]]]:
-        cols = store.columns(cdef)
+    def _insert_rows(self, cdef: ClassDef, pulled: list[dict[str, Any]]) -> list[list[Any]]:
+        """Pulled records as rows of ``sync_state.pulled_row_columns`` (stored form)."""
+        cols = [*schema.SYSTEM_COLUMNS, *(f.name for f in cdef.fields)]
         kinds = {f.name: f.kind for f in cdef.fields}
         convert = [(c, kinds.get(c, "string")) for c in cols]
         plain = ("string", "text", "enum", "int", "date", "datetime", "pointer", "secret")
         base_names = [f.name for f in wire.synced_fields(cdef)] + [wire.TOMBSTONE]
-        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        encode = codec.dumps
+        to_db = codec.to_db
         out = []
         now = clock.now_iso()
-        for theirs in records:
+        for theirs in pulled:
             values = []
             for c, kind in convert:
                 v = theirs.get(c)
@@ -671,22 +615,22 @@ class SyncEngine:
                     if c in ("updatedAt", "createdAt"):
                         v = now
                     elif kind in ("string_list", "pointer_list"):
-                        v = store.to_db(kind, [])
+                        v = to_db(kind, [])
                 elif kind not in plain:
-                    v = store.to_db(kind, v)
+                    v = to_db(kind, v)
                 values.append(v)
             base = {n: theirs.get(n) for n in base_names}
             values += [theirs["updatedAt"], encode(base), theirs.get(wire.TOMBSTONE)]
             out.append(values)
-        return [*cols, "serverUpdatedAt", "syncBase", "deletedAt"], out
+        return out
 
-    def _apply_remote(self, cdef: ClassDef, obj: dict[str, Any], *,
-                      force_merge: bool = False) -> bool:
+    def apply_remote(self, cdef: ClassDef, obj: dict[str, Any], *,
+                     force_merge: bool = False) -> bool:
         """Bring one server object into the local store; True when something changed.
         The caller holds the write transaction."""
         theirs = wire.record_from_wire(cdef, obj)
         oid = theirs["objectId"]
-        if cdef.name == TRAIL:
+        if cdef.append_only:
             return self._insert_trail(theirs)
         loc = self._local(cdef, oid)
         if loc is None:
@@ -696,7 +640,10 @@ class SyncEngine:
             return False
         dirty = self._dirty(cdef.name, oid)
         fields = self._fields(cdef)
-        recomputed = set(RECOMPUTED.get(cdef.name, ()))
+        rt = records.of(cdef.name)
+        # Derived fields follow their merged inputs instead of being merged themselves (the
+        # threshold applied stays the one the rating was judged by).
+        recomputed = set(rt.self_derived)
         merged = dict(loc.record)
         if not dirty and not force_merge:
             for f in fields:
@@ -731,74 +678,45 @@ class SyncEngine:
                 self._record_conflict(cdef.name, oid, name, loc.record.get(name),
                                       theirs.get(name), base.get(name), theirs["updatedAt"])
             if recomputed:
-                rules.derive(cdef, merged)
+                rt.derive(merged, None, None)
             self.report.merged += 1
         self._write_row(cdef, oid, merged, theirs)
         return True
 
     def _insert(self, cdef: ClassDef, theirs: dict[str, Any]) -> None:
-        cols, rows = self._insert_rows(cdef, [theirs])
-        quoted = ", ".join(f'"{c}"' for c in cols)
-        self.db.execute(f'INSERT INTO "{cdef.table}" ({quoted}) VALUES '
-                        f'({", ".join("?" for _ in cols)})', rows[0])
+        sync_state.insert_pulled(self.db, cdef, self._insert_rows(cdef, [theirs]), one=True)
 
     def _write_row(self, cdef: ClassDef, oid: str, merged: dict[str, Any],
                    theirs: dict[str, Any]) -> None:
-        fields = self._fields(cdef)
-        sets = [f'"{f.name}" = ?' for f in fields]
-        params = [store.to_db(f.kind, merged.get(f.name)) for f in fields]
-        sets += ['"deletedAt" = ?', '"serverUpdatedAt" = ?', '"syncBase" = ?']
-        params += [merged.get(wire.TOMBSTONE), theirs["updatedAt"],
-                   _dumps(self._base_of(cdef, theirs))]
-        if not self._dirty(cdef.name, oid):
-            sets.append('"updatedAt" = ?')
-            params.append(theirs["updatedAt"])
-        self.db.execute(f'UPDATE "{cdef.table}" SET {", ".join(sets)} WHERE "objectId" = ?',
-                        [*params, oid])
+        sync_state.write_merged(self.db, cdef, oid, merged, self._fields(cdef),
+                                theirs["updatedAt"], self._base_of(cdef, theirs),
+                                touch=not self._dirty(cdef.name, oid))
 
     def _insert_trail(self, ev: dict[str, Any]) -> bool:
-        exists = self.db.execute('SELECT 1 FROM audit_trail_event WHERE "objectId" = ?',
-                                 (ev["objectId"],)).fetchone()
-        if exists:
+        if journal.exists(self.db, ev["objectId"]):
             return False
         if ev.get("deviceId") == self.db.device_id:
             return False  # this laptop's own chain is written here only
-        cols = (*trail.HASHED, "prevHash", "hash", "createdAt", "updatedAt")
-        values = [(_dumps(ev.get(c) or {}) if c == "changes" else ev.get(c)) for c in cols]
-        self.db.execute(
-            f'INSERT OR IGNORE INTO audit_trail_event ({", ".join(chr(34) + c + chr(34) for c in cols)})'
-            f' VALUES ({", ".join("?" for _ in cols)})', values)
+        journal.insert_pulled(self.db, [_event_row(ev)])
         return True
 
     def _record_conflict(self, class_name: str, oid: str, name: str, mine: Any, theirs: Any,
                          base: Any, theirs_at: str) -> None:
-        self.db.execute(
-            'INSERT INTO sync_conflict ("className", "objectId", "field", "mine", "theirs", '
-            '"base", "theirsUpdatedAt", "detectedAt") VALUES (?, ?, ?, ?, ?, ?, ?, ?) '
-            'ON CONFLICT("className", "objectId", "field") DO UPDATE SET '
-            '"mine" = excluded."mine", "theirs" = excluded."theirs", '
-            '"theirsUpdatedAt" = excluded."theirsUpdatedAt"',
-            (class_name, oid, name, _dumps(mine), _dumps(theirs), _dumps(base), theirs_at,
-             clock.now_iso()))
+        sync_state.record_conflict(self.db, class_name, oid, name, mine, theirs, base, theirs_at)
         self.report.new_conflicts += 1
 
     def _drop_conflict(self, class_name: str, oid: str, name: str) -> None:
-        self.db.execute('DELETE FROM sync_conflict WHERE "className" = ? AND "objectId" = ? '
-                        'AND "field" = ?', (class_name, oid, name))
+        sync_state.drop_conflict(self.db, class_name, oid, name)
 
     def _download_files(self) -> None:
         from desktop_audit.services.evidence import blob_path
 
-        rows = self.db.execute(
-            'SELECT "objectId", "sha256", "mimeType", "file" FROM evidence '
-            'WHERE "file" IS NOT NULL AND "deletedAt" IS NULL').fetchall()
-        for _oid, sha, mime, file_json in rows:
+        for _oid, sha, mime, pointer in sync_state.files_to_fetch(self.db):
             if not sha:
                 continue
             path = blob_path(self.db, sha, mime or "image/jpeg")
             if path.exists():
                 continue
-            pointer = json.loads(file_json)
             url = pointer.get("url") if isinstance(pointer, dict) else None
             if not url:
                 continue
@@ -812,86 +730,14 @@ class SyncEngine:
             self.report.files_down += 1
 
 
-# ---------------------------------------------------------------------- conflicts
+# ---------------------------------------------------------------------- helpers
 
 
-@dataclass
-class Conflict:
-    id: int
-    class_name: str
-    object_id: str
-    field: str
-    mine: Any
-    theirs: Any
-    base: Any
-    detected_at: str
-
-    def line(self) -> str:
-        def show(v: Any) -> str:
-            return json.dumps(v, ensure_ascii=False)
-        return (f"{self.id}\t{self.class_name} {self.object_id}\t{self.field}\t"
-                f"mine={show(self.mine)}\ttheirs={show(self.theirs)}")
+def _event_row(ev: dict[str, Any]) -> list[Any]:
+    """A pulled trail event as a row of its table, its changes in the stored canonical text."""
+    return [(codec.dumps(ev.get(c) or {}) if c == "changes" else ev.get(c))
+            for c in journal.EVENT_COLUMNS]
 
 
-def open_conflicts(db: Database) -> list[Conflict]:
-    rows = db.execute('SELECT "id", "className", "objectId", "field", "mine", "theirs", "base", '
-                      '"detectedAt" FROM sync_conflict ORDER BY "id"').fetchall()
-    return [Conflict(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else None,
-                     json.loads(r[5]) if r[5] else None, json.loads(r[6]) if r[6] else None,
-                     r[7]) for r in rows]
-
-
-def quarantined(db: Database) -> list[tuple[str, str, int, str, str]]:
-    return [tuple(r) for r in db.execute(
-        'SELECT "className", "objectId", "code", "reason", "at" FROM sync_quarantine '
-        'ORDER BY "at"').fetchall()]
-
-
-def resolve(db: Database, actor: Actor | None, conflict_id: int, keep: str,
-            value: Any = None) -> Conflict:
-    """Close a conflict: keep mine (pushed at the next sync), theirs, or an edited value.
-    Either way the choice and both values go into the audit trail."""
-    if keep not in ("mine", "theirs", "edit"):
-        raise ValueError("keep is mine, theirs or edit")
-    found = [c for c in open_conflicts(db) if c.id == conflict_id]
-    if not found:
-        from desktop_audit.errors import NotFound
-
-        raise NotFound(f"no open conflict {conflict_id}")
-    c = found[0]
-    cdef = BY_NAME[c.class_name]
-    chosen = c.mine if keep == "mine" else c.theirs if keep == "theirs" else value
-    with db.atomic():
-        if c.field == wire.TOMBSTONE:
-            db.execute(f'UPDATE "{cdef.table}" SET "deletedAt" = ? WHERE "objectId" = ?',
-                       (chosen, c.object_id))
-        else:
-            f = cdef.get(c.field)
-            if keep == "edit":
-                chosen = rules.coerce(f, value)
-            db.execute(f'UPDATE "{cdef.table}" SET "{c.field}" = ?, "updatedAt" = ? '
-                       'WHERE "objectId" = ?', (store.to_db(f.kind, chosen), clock.now_iso(),
-                                                c.object_id))
-            if c.class_name in RECOMPUTED:
-                record = store.load(db, cdef, c.object_id, include_deleted=True)
-                if record is not None:
-                    rules.derive(cdef, record)
-                    for name in RECOMPUTED[c.class_name]:
-                        fd = cdef.get(name)
-                        db.execute(f'UPDATE "{cdef.table}" SET "{name}" = ? WHERE '
-                                   '"objectId" = ?', (store.to_db(fd.kind, record.get(name)),
-                                                      c.object_id))
-        db.execute('DELETE FROM sync_conflict WHERE "id" = ?', (c.id,))
-        db.execute('INSERT INTO outbox ("className", "objectId", "queuedAt") VALUES (?, ?, ?)',
-                   (c.class_name, c.object_id, clock.now_iso()))
-        site_id = None
-        if cdef.site_field:
-            row = db.execute(f'SELECT "{cdef.site_field}" FROM "{cdef.table}" WHERE '
-                             '"objectId" = ?', (c.object_id,)).fetchone()
-            site_id = row[0] if row else None
-        elif c.class_name == "AuditSite":
-            site_id = c.object_id
-        trail.append(db, actor, trail.Entry(
-            "resolve", c.class_name, c.object_id, site_id,
-            {c.field: [c.mine, c.theirs], "kept": [None, keep if keep != "edit" else chosen]}))
-    return c
+__all__ = ["Conflict", "SyncEngine", "SyncReport", "open_conflicts", "pending_count",
+           "quarantined"]

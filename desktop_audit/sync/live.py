@@ -20,14 +20,22 @@ import urllib.parse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from desktop_audit import records
 from desktop_audit.schema import BY_NAME
 
 if TYPE_CHECKING:
     from desktop_audit.store.db import Database
     from desktop_audit.sync.parse_client import ParseClient
 
-LIVE_CLASSES = ("AuditFinding", "AuditReview")
+LIVE_CLASSES = tuple(rt.name for rt in records.live())
 Listener = Callable[[str, str, str], None]  # (event, className, objectId)
+# Runs a piece of database work where the program does its writes (the app's one writer
+# thread) and returns when it is done; by default, right here.
+WriteRunner = Callable[[Callable[[], None]], None]
+
+
+def _run_here(work: Callable[[], None]) -> None:
+    work()
 
 
 class WebSocket:
@@ -122,13 +130,15 @@ class LiveQuery:
 
     def __init__(self, db: Database, client: ParseClient, *,
                  on_change: Listener | None = None,
-                 classes: tuple[str, ...] = LIVE_CLASSES) -> None:
+                 classes: tuple[str, ...] = LIVE_CLASSES,
+                 run_write: WriteRunner | None = None) -> None:
         if not client.session_token:
             raise ValueError("Live Query needs a logged-in client")
         self.db = db
         self.client = client
         self.on_change = on_change
         self.classes = classes
+        self.run_write = run_write or _run_here
         parts = urllib.parse.urlsplit(client.server_url)
         self.url = f"ws://{parts.hostname}:{parts.port or 80}{parts.path}"
         self._ws: WebSocket | None = None
@@ -183,8 +193,11 @@ class LiveQuery:
                     obj = msg["object"]
                     class_name = next(c for c in self.classes
                                       if BY_NAME[c].remote_name == obj.get("className"))
-                    with self._lock, self.db.atomic():
-                        engine._apply_remote(BY_NAME[class_name], obj)
+                    def merge(cdef: Any = BY_NAME[class_name], obj: Any = obj) -> None:
+                        with self._lock, self.db.atomic():
+                            engine.apply_remote(cdef, obj)
+
+                    self.run_write(merge)
                     self.events += 1
                     if self.on_change:
                         self.on_change(op, class_name, obj["objectId"])

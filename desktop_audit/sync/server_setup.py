@@ -103,12 +103,10 @@ def ensure_admin(client: ParseClient, username: str, password: str | None, *,
     if db is not None:
         from desktop_audit.store import rows
 
-        row = db.execute('SELECT "objectId" FROM "user" WHERE "username" = ?',
-                         (username,)).fetchone()
-        if row is None:
+        matches = rows.select(db, BY_NAME["User"], {"username": username}, include_deleted=True)
+        if not matches:
             raise ValueError(f"{db.path} has no user {username!r}")
-        local = rows.load(db, BY_NAME["User"], row[0], include_deleted=True)
-        assert local is not None
+        local = matches[0]
         if local.get("role") != "admin":
             raise ValueError(f"user {username!r} in {db.path} is not an admin")
     found = client.find("_User", where={"username": username}, limit=1, master=True)

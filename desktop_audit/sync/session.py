@@ -73,12 +73,9 @@ def online_login(client: ParseClient, username: str, password: str, *,
 
 def remember_password(db: Database, user_id: str, password: str) -> None:
     """Keep an argon2id verifier so this user can log in here offline from now on."""
-    from argon2 import PasswordHasher
+    from desktop_audit.services.users import remember_password as remember
 
-    verifier = PasswordHasher().hash(password)
-    with db.atomic():
-        db.execute('UPDATE "user" SET "passwordVerifier" = ? WHERE "objectId" = ?',
-                   (verifier, user_id))
+    remember(db, user_id, password)
 
 
 def learn_password(db: Database, user_id: str, password: str) -> Actor:

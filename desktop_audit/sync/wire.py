@@ -66,7 +66,7 @@ def _canonical(value: Any) -> bool:
             and value[19] == "." and value[23] == "Z")
 
 
-def _iso_of(value: Any) -> str | None:
+def iso_of(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, dict):
@@ -87,10 +87,10 @@ def from_wire(f: Field, value: Any) -> Any:
     if kind == "pointer_list":
         return [v.get("objectId") if isinstance(v, dict) else v for v in value]
     if kind == "date":
-        iso = _iso_of(value)
+        iso = iso_of(value)
         return iso[:10] if iso else None
     if kind == "datetime":
-        return _iso_of(value)
+        return iso_of(value)
     if kind == "file":
         if isinstance(value, dict):
             return {"__type": "File", "name": value.get("name"), "url": value.get("url")}
@@ -147,9 +147,9 @@ def record_from_wire(cdef: ClassDef, obj: dict[str, Any]) -> dict[str, Any]:
     created, updated, deleted = obj.get("createdAt"), obj.get("updatedAt"), obj.get(TOMBSTONE)
     out: dict[str, Any] = {
         "objectId": obj["objectId"],
-        "createdAt": created if _canonical(created) else _iso_of(created),
-        "updatedAt": updated if _canonical(updated) else _iso_of(updated),
-        TOMBSTONE: None if deleted is None else _iso_of(deleted),
+        "createdAt": created if _canonical(created) else iso_of(created),
+        "updatedAt": updated if _canonical(updated) else iso_of(updated),
+        TOMBSTONE: None if deleted is None else iso_of(deleted),
     }
     get = obj.get
     for f in _synced(cdef):

@@ -16,9 +16,8 @@ from desktop_audit.domain import trail
 from desktop_audit.errors import Cancelled, NotFound, PermissionDenied, ValidationError
 from desktop_audit.reports import SECTION_TITLES, SECTIONS, export_pack
 from desktop_audit.schema import EVIDENCE
-from desktop_audit.store import rows
 from desktop_audit.services.evidence import blob_path
-from desktop_audit.store import Database
+from desktop_audit.store import Database, rows
 from tests.reports.tools import actor, info, run, site_id, text
 
 UNICODE_SITE = "Łódź Süd – Werk Žabka"

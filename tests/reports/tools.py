@@ -9,8 +9,7 @@ from desktop_audit.domain import auth
 from desktop_audit.domain.actor import Actor
 from desktop_audit.schema import USER
 from desktop_audit.services import users
-from desktop_audit.store import rows
-from desktop_audit.store import Database
+from desktop_audit.store import Database, rows
 
 
 def actor(db: Database, username: str) -> Actor:

@@ -11,6 +11,8 @@ import pytest
 
 from desktop_audit import services
 from desktop_audit.domain import trail
+from desktop_audit.schema import BY_NAME
+from desktop_audit.store import rows
 from desktop_audit.sync import engine as sync_engine
 from desktop_audit.sync.parse_client import ParseClient
 from tests.sync.conftest import (
@@ -127,7 +129,7 @@ def test_same_field_edited_twice_is_a_conflict(team: Team, server: Server,
     remote = {o["objectId"]: o for o in server.all("AspectImpactLog")}
     assert remote[oid]["controlMeasure"] == "drip trays"
     # Keep mine: pushed at the next sync, and every laptop gets it.
-    sync_engine.resolve(b.db, b.actor, c.id, "mine")
+    services.resolve_conflict(b.db, b.actor, c.id, "mine")
     assert b.sync().exit_code == 0
     assert a.sync().exit_code == 0
     remote = {o["objectId"]: o for o in server.all("AspectImpactLog")}
@@ -137,7 +139,11 @@ def test_same_field_edited_twice_is_a_conflict(team: Team, server: Server,
     history = trail.history(b.db, "AspectImpactLog", oid)
     values = [e["changes"].get("controlMeasure") for e in history]
     assert [None, "drip trays"] in values and [None, "bunded store"] in values
-    assert any(e["action"] == "resolve" for e in history)
+    (settled,) = [e for e in history if e["action"] == "resolve"]
+    # Keeping this laptop's value changed nothing here: the event says so, with both values.
+    assert "controlMeasure" not in settled["changes"]
+    assert settled["changes"]["conflict"][1] == {"field": "controlMeasure", "kept": "mine",
+                                                 "mine": "bunded store", "theirs": "drip trays"}
 
     # Now the other way: keep theirs.
     services.update_aspect(a.db, a.actor, oid, impact="river")
@@ -145,7 +151,10 @@ def test_same_field_edited_twice_is_a_conflict(team: Team, server: Server,
     assert a.sync().exit_code == 0
     assert b.sync().exit_code == 3
     (c2,) = sync_engine.open_conflicts(b.db)
-    sync_engine.resolve(b.db, b.actor, c2.id, "theirs")
+    services.resolve_conflict(b.db, b.actor, c2.id, "theirs")
+    theirs_event = [e for e in trail.history(b.db, "AspectImpactLog", oid)
+                    if e["action"] == "resolve"][-1]
+    assert theirs_event["changes"]["impact"] == ["canal", "river"]  # as it really changed here
     assert b.sync().exit_code == 0
     assert a.sync().exit_code == 0
     assert_converged(server, a, b, tables=("aspect_impact_log",))
@@ -158,7 +167,7 @@ def test_same_field_edited_twice_is_a_conflict(team: Team, server: Server,
     assert a.sync().exit_code == 0
     assert b.sync().exit_code == 3
     (c3,) = sync_engine.open_conflicts(b.db)
-    sync_engine.resolve(b.db, b.actor, c3.id, "edit", "use and disposal")
+    services.resolve_conflict(b.db, b.actor, c3.id, "edit", "use and disposal")
     assert b.sync().exit_code == 0
     assert a.sync().exit_code == 0
     assert a.rows("aspect_impact_log")[oid]["lifeCycleStage"] == "use and disposal"
