@@ -9,13 +9,18 @@ from desktop_audit.errors import ValidationError
 FUTURE_TOLERANCE_MINUTES = 10
 
 
-def not_in_future(name: str, value: str | None) -> ValidationError | None:
-    """An instant (or a date) that lies in the future beyond the clock-skew allowance."""
-    from datetime import timedelta
+def not_in_future(name: str, value: str | None, zone: str | None = None
+                  ) -> ValidationError | None:
+    """An instant that lies in the future beyond the clock-skew allowance, or a date after
+    today at the site (in *zone*)."""
+    from datetime import date, timedelta
 
     if value is None:
         return None
-    moment = clock.parse_iso(value) if "T" in value else clock.parse_iso(value + "T00:00:00Z")
-    if moment > clock.now() + timedelta(minutes=FUTURE_TOLERANCE_MINUTES):
+    if "T" not in value:
+        if date.fromisoformat(value[:10]) > clock.today(zone):
+            return ValidationError(name, f"{value[:10]} is in the future")
+        return None
+    if clock.parse_iso(value) > clock.now() + timedelta(minutes=FUTURE_TOLERANCE_MINUTES):
         return ValidationError(name, f"{value[:16].replace('T', ' ')} is in the future")
     return None

@@ -86,7 +86,9 @@ class LegalType(RecordType):
 
     def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
                  lookup: Lookup, action: str = "edit") -> list[ValidationError]:
-        problem = not_in_future("lastEvaluatedAt", values.get("lastEvaluatedAt"))
+        site = lookup.get("AuditSite", values.get("site"))
+        problem = not_in_future("lastEvaluatedAt", values.get("lastEvaluatedAt"),
+                                (site or {}).get("timeZone"))
         return [problem] if problem else []
 
     def due_date(self, record: Mapping[str, Any]) -> str | None:
