@@ -99,20 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _report_crash(exc: BaseException) -> str:
-    """Keep the traceback in the log folder; the user gets one line."""
-    import traceback
+    """Keep the traceback in the log file; the user gets one line."""
+    from desktop_audit import logs
 
-    from desktop_audit import config
-
-    try:
-        folder = config.log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "crash.log"
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write("".join(traceback.format_exception(exc)))
-        return f" (details in {path})"
-    except OSError:
-        return ""
+    path = logs.record_failure(exc, "command line")
+    return f" (details in {path})" if path else ""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -73,6 +73,7 @@ class ClassDef:
     parse_name: str | None = None  # when the Parse class is named differently (_User)
     aliases: tuple[str, ...] = ()
     append_only: bool = False
+    accounts: bool = False  # the sign-in accounts (Parse's own _User class)
     unique_together: tuple[tuple[str, ...], ...] = ()
     _by_name: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
 
@@ -175,6 +176,7 @@ USER = ClassDef(
     plural="Users",
     key="username",
     site_field=None,
+    accounts=True,
     description="A person who uses desktop_audit; the role decides what they may do.",
     fields=(
         F("username", "string", "Username", required=True, unique=True, max_length=64),

@@ -32,7 +32,7 @@ def parse_schema() -> dict[str, Any]:
     classes = []
     for c in CLASSES:
         fields: dict[str, Any] = {"objectId": {"type": "String", "required": False}}
-        if c.name == "User":
+        if c.accounts:
             fields["password"] = {"type": "String", "required": True}
         for f in c.fields:
             fields[f.name] = parse_field(f)

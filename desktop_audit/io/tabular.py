@@ -21,7 +21,7 @@ from desktop_audit import records
 from desktop_audit.domain import trail
 from desktop_audit.errors import AuditError, Cancelled, FileFormatError, ValidationError
 from desktop_audit.records.base import RecordType
-from desktop_audit.schema import SITE, USER, ClassDef, Field
+from desktop_audit.schema import BY_NAME, ClassDef, Field
 from desktop_audit.services import CREATE, UPDATE, common
 from desktop_audit.services.unit_of_work import UnitOfWork
 from desktop_audit.store import codec, rows
@@ -40,36 +40,38 @@ def export_columns(cdef: ClassDef) -> list[str]:
 
 
 class Keys:
-    """objectId <-> readable key for sites and users."""
+    """objectId <-> readable key of the records files name by key (a site by its siteCode,
+    a user by username): every class whose declared ``key`` is not the objectId."""
 
     def __init__(self, db: Database) -> None:
-        self.site_code = rows.pairs(db, SITE, "objectId", "siteCode")
-        self.username = rows.pairs(db, USER, "objectId", "username")
-        self.site_id = {v.lower(): k for k, v in self.site_code.items() if v}
-        self.user_id = {v.lower(): k for k, v in self.username.items() if v}
+        self.db = db
+        self._shown: dict[str, dict[str, str]] = {}
+        self._ids: dict[str, dict[str, str]] = {}
+
+    def _load(self, target: str) -> bool:
+        cdef = BY_NAME[target]
+        if cdef.key == "objectId":
+            return False
+        if target not in self._shown:
+            self._shown[target] = rows.pairs(self.db, cdef, "objectId", cdef.key)
+            self._ids[target] = {str(v).lower(): k for k, v in self._shown[target].items() if v}
+        return True
 
     def show(self, f: Field, value: Any) -> Any:
-        if f.kind == "pointer" and value is not None:
-            if f.target == "AuditSite":
-                return self.site_code.get(value, value)
-            if f.target == "User":
-                return self.username.get(value, value)
-        if f.kind == "pointer_list" and f.target == "AuditSite":
-            return [self.site_code.get(v, v) for v in value or []]
-        return value
+        if not f.is_reference or f.target is None or value is None or not self._load(f.target):
+            return value
+        keys = self._shown[f.target]
+        if f.kind == "pointer_list":
+            return [keys.get(v, v) for v in value or []]
+        return keys.get(value, value)
 
     def resolve(self, f: Field, text: str) -> Any:
-        if f.target == "AuditSite":
-            site = self.site_id.get(text.strip().lower())
-            if site is None:
-                raise ValidationError(f.name, f"unknown site '{text}'")
-            return site
-        if f.target == "User":
-            user = self.user_id.get(text.strip().lower())
-            if user is None:
-                raise ValidationError(f.name, f"unknown user '{text}'")
-            return user
-        return text.strip()
+        if f.target is None or not self._load(f.target):
+            return text.strip()
+        found = self._ids[f.target].get(text.strip().lower())
+        if found is None:
+            raise ValidationError(f.name, f"unknown {BY_NAME[f.target].label.lower()} '{text}'")
+        return found
 
 
 def cell(value: Any) -> Any:
@@ -91,22 +93,14 @@ def rows_for_export(db: Database, actor: Actor, cdef: ClassDef,
     fields = {f.name: f for f in cdef.fields}
     m = rows.model(cdef)
     query = m.select(*[getattr(m, c) for c in cols]).where(m.deletedAt.is_null())
-    site_column = None
-    if rt.site_scoped:
-        site_column = getattr(m, cdef.site_field or "site")
-    elif cdef.name == "AuditSite":
-        site_column = m.objectId
-    elif cdef.name == "AuditTrailEvent":
-        site_column = m.siteId
-    if site_column is not None:
+    if rt.site_column is not None:
+        site_column = getattr(m, rt.site_column)
         if site_id:
             query = query.where(site_column == site_id)
-        elif not actor.is_admin and cdef.name != "AuditTrailEvent":
-            query = query.where(site_column.in_(common.visible_site_ids(db, actor)))
-    if cdef.name == "AuditTrailEvent":
-        query = query.order_by(m.deviceId, m.seq)
-    else:
-        query = query.order_by(m.createdAt, m.objectId)
+        elif not actor.is_admin:
+            mine = site_column.in_(common.visible_site_ids(db, actor))
+            query = query.where(mine | site_column.is_null() if rt.siteless_rows else mine)
+    query = query.order_by(*[getattr(m, name) for name in rt.export_order])
     for row in query.tuples().iterator():
         out = []
         for name, value in zip(cols, row, strict=True):
@@ -120,10 +114,11 @@ def rows_for_export(db: Database, actor: Actor, cdef: ClassDef,
 def export_file(db: Database, actor: Actor, class_name: str, path: Path, *,
                 site_code: str | None = None) -> int:
     """Write the records the actor can see to .csv (UTF-8, no BOM) or .xlsx; returns the count."""
-    cdef = records.of(class_name).cdef
+    rt = records.of(class_name)
+    cdef = rt.cdef
     site_id = common.site_by_code(db, actor, site_code)["objectId"] if site_code else None
-    if cdef.name == "User":
-        records.of("User").require(actor, "edit")
+    if rt.rules("export"):
+        rt.require(actor, "export")
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise FileFormatError(f"{path.name}: export writes .csv or .xlsx files")

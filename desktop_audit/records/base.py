@@ -328,6 +328,20 @@ class RecordType:
                 return lock
         return ALLOWED
 
+    def reference_refusal(self, actor: Actor, record: Mapping[str, Any]) -> str | None:
+        """Why *actor* may not point a record at *record* of this type (None: they may)."""
+        return None
+
+    @property
+    def site_column(self) -> str | None:
+        """The column that places a row at a site (lists filter and scope by it)."""
+        return self.cdef.site_field
+
+    # Rows that may belong to no site at all (seen by everyone who sees the list).
+    siteless_rows: bool = False
+    # The order files are written in (the order records were made in).
+    export_order: tuple[str, ...] = ("createdAt", "objectId")
+
     def not_by_hand(self, action: str) -> str:
         return "records of this kind are written by the program, not by hand"
 

@@ -61,6 +61,15 @@ class SiteType(RecordType):
                            "evidence pack")
         return ALLOWED
 
+    @property
+    def site_column(self) -> str | None:
+        return "objectId"
+
+    def reference_refusal(self, actor: Actor, record: Mapping[str, Any]) -> str | None:
+        if not actor.sees_site(record.get("objectId")):
+            return f"you are not assigned to site {record.get('siteCode')}"
+        return None
+
     def defaults(self, actor: Actor, lookup: Lookup) -> dict[str, Any]:
         out: dict[str, Any] = {"timeZone": clock.local_zone_name()}
         if actor.role == "manager":

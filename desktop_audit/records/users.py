@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop_audit.errors import ValidationError
 from desktop_audit.records.base import (
@@ -20,6 +20,9 @@ from desktop_audit.records.base import (
 )
 from desktop_audit.schema import USER
 
+if TYPE_CHECKING:
+    from desktop_audit.domain.actor import Actor
+
 _USERNAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
@@ -27,9 +30,11 @@ class UserType(RecordType):
     cdef = USER
     cli_name = "users"
     list_noun = "users"
-    permissions = {action: (Rule(ADMIN),) for action in ("create", "edit", "delete", "assign")}
+    permissions = {action: (Rule(ADMIN),) for action in ("create", "edit", "delete", "assign",
+                                                           "export")}
     phrases = Phrases("manage users or assign sites", "manage users or assign sites",
-                      other={"assign": "manage users or assign sites"})
+                      other={"assign": "manage users or assign sites",
+                             "export": "export the list of users"})
     editable = ("username", "email", "fullName", "role", "active", "sites")
     unique_keys = (UniqueKey(("username",), "user {username!r} already exists", nocase=True),)
     quick_filters = (
@@ -37,6 +42,11 @@ class UserType(RecordType):
         QuickFilter("inactive", "Deactivated users", '"active" = 0'),
     )
     default_sort = ("username", False)
+
+    def reference_refusal(self, actor: Actor, record: Mapping[str, Any]) -> str | None:
+        if not record.get("active", True):
+            return f"user {record.get('username')} is deactivated"
+        return None
 
     def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
                  lookup: Lookup, action: str = "edit") -> list[ValidationError]:

@@ -10,6 +10,14 @@ one unit that the caller flushes.
 
 from collections.abc import Callable
 
+from desktop_audit.records.aspects import ASPECTS
+from desktop_audit.records.base import RecordType
+from desktop_audit.records.findings import FINDINGS
+from desktop_audit.records.legal import LEGAL_ENTRIES
+from desktop_audit.records.reviews import REVIEWS
+from desktop_audit.records.sites import SITES
+from desktop_audit.records.spill_kits import SPILL_KITS
+from desktop_audit.records.users import USERS
 from desktop_audit.services import users
 from desktop_audit.services.common import get_visible, site_by_code, visible_site_ids, visible_sites
 from desktop_audit.services.conflicts import resolve_conflict
@@ -44,24 +52,19 @@ from desktop_audit.services.users import (
     update_user,
 )
 
-# The service that creates / edits a record of each class by hand (forms, import).
-CREATE: dict[str, Callable[..., str]] = {
-    "AuditSite": create_site,
-    "AspectImpactLog": add_aspect,
-    "SpillKitLog": add_spill_kit_check,
-    "LegalRegisterEntry": add_legal_entry,
-    "AuditReview": plan_review,
-    "AuditFinding": raise_finding,
+# The service that creates / edits a record of each type by hand (forms, import).
+_CREATORS: dict[RecordType, Callable[..., str]] = {
+    SITES: create_site, ASPECTS: add_aspect, SPILL_KITS: add_spill_kit_check,
+    LEGAL_ENTRIES: add_legal_entry, REVIEWS: plan_review, FINDINGS: raise_finding,
 }
-UPDATE: dict[str, Callable[..., None]] = {
-    "AuditSite": update_site,
-    "AspectImpactLog": update_aspect,
-    "SpillKitLog": update_spill_kit_check,
-    "LegalRegisterEntry": update_legal_entry,
-    "AuditReview": update_review,
-    "AuditFinding": update_finding,
-    "User": update_user,
+_EDITORS: dict[RecordType, Callable[..., None]] = {
+    SITES: update_site, ASPECTS: update_aspect, SPILL_KITS: update_spill_kit_check,
+    LEGAL_ENTRIES: update_legal_entry, REVIEWS: update_review, FINDINGS: update_finding,
+    USERS: update_user,
 }
+# The same, by class name.
+CREATE: dict[str, Callable[..., str]] = {rt.name: fn for rt, fn in _CREATORS.items()}
+UPDATE: dict[str, Callable[..., None]] = {rt.name: fn for rt, fn in _EDITORS.items()}
 
 __all__ = [
     "CREATE", "UPDATE", "UnitOfWork", "add_aspect", "add_evidence", "add_legal_entry",

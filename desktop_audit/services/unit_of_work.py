@@ -150,14 +150,14 @@ class UnitOfWork:
         other = rows.clash(self.db, rt.cdef, values, key.fields, object_id, nocase=key.nocase)
         if other is not None and (rt.name, other) not in self._pending:
             return True
-        norm = tuple(str(values[n]).lower() if key.nocase else values[n] for n in key.fields)
+        norm = tuple(_fold(values[n], key.nocase) for n in key.fields)
         seen = self._keys.setdefault((rt.name, key.fields), {})
         holder = seen.get(norm)
         if holder is not None and holder != object_id:
             pending = self._pending.get((rt.name, holder))
             still = pending is not None and not pending.get(TOMBSTONE) and all(
-                (str(pending.get(n)).lower() if key.nocase else pending.get(n)) == v
-                for n, v in zip(key.fields, norm, strict=True))
+                _fold(pending.get(n), key.nocase) == v for n, v in zip(key.fields, norm,
+                                                                       strict=True))
             if still:
                 return True
         seen[norm] = object_id
@@ -192,6 +192,10 @@ class UnitOfWork:
         self.changes = []
         self._journal = []
         self._pending.clear()
+
+
+def _fold(value: Any, nocase: bool) -> Any:
+    return value.lower() if nocase and isinstance(value, str) else value
 
 
 @contextmanager

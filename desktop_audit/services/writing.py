@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from desktop_audit import clock
+from desktop_audit import clock, records
 from desktop_audit.domain import values as coercion
 from desktop_audit.errors import ValidationError
-from desktop_audit.schema import BY_NAME
 from desktop_audit.services.unit_of_work import (
     Change,
     UnitOfWork,
@@ -75,20 +74,19 @@ def reference_problems(u: UnitOfWork, rt: RecordType, values: Mapping[str, Any],
         if not f.is_reference or f.target is None or (names is not None and f.name not in names):
             continue
         targets = values.get(f.name) or [] if f.kind == "pointer_list" else [values.get(f.name)]
+        target_type = records.of(f.target)
         for value in targets:
             if value is None:
                 continue
             target = u.get(f.target, value)
-            label = BY_NAME[f.target].label.lower()
             if target is None:
-                out.append(ValidationError(f.name, f"no {label} with id {value!r}"))
-            elif f.kind == "pointer" and f.target == "AuditSite" and actor is not None and \
-                    not actor.sees_site(value):
-                out.append(ValidationError(f.name, "you are not assigned to site "
-                                                   f"{target.get('siteCode')}"))
-            elif f.kind == "pointer" and f.target == "User" and not target.get("active", True):
-                out.append(ValidationError(f.name, f"user {target.get('username')} is "
-                                                   "deactivated"))
+                out.append(ValidationError(f.name, f"no {target_type.label.lower()} with id "
+                                                   f"{value!r}"))
+                continue
+            why = target_type.reference_refusal(actor, target) if actor is not None and \
+                f.kind == "pointer" else None
+            if why:
+                out.append(ValidationError(f.name, why))
     return out
 
 

@@ -64,13 +64,11 @@ def _compiled(key: tuple[Any, ...], build: Callable[[], peewee.Query]) -> str:
 
 
 def _where(m: type[BaseModel], names: Iterable[str], *, include_deleted: bool,
-           nocase: bool = False) -> list[Any]:
+           nocase: frozenset[str] = frozenset()) -> list[Any]:
     conds: list[Any] = []
     for name in names:
-        if name.endswith("__in"):
-            continue
         col = getattr(m, name)
-        if nocase:
+        if name in nocase:
             conds.append(peewee.fn.lower(col) == peewee.fn.lower(_Param()))  # type: ignore[arg-type]
         else:
             conds.append(col == _Param())  # type: ignore[arg-type]
@@ -179,12 +177,14 @@ def count(db: Database, cdef: ClassDef, where: Mapping[str, Any] | None = None, 
 
 def clash(db: Database, cdef: ClassDef, values: Mapping[str, Any], names: Sequence[str],
           exclude_id: str | None, *, nocase: bool = False) -> str | None:
-    """The id of another live record holding the same values of *names*, if any."""
+    """The id of another live record holding the same values of *names*, if any (text
+    compared without case when *nocase*; references always exactly, so indexes serve)."""
     key = ("clash", cdef.name, tuple(names), nocase, exclude_id is not None)
+    folded = frozenset(n for n in names if nocase and cdef.get(n).kind in ("string", "text"))
 
     def build() -> peewee.Query:
         m = model(cdef)
-        conds = _where(m, names, include_deleted=False, nocase=nocase)
+        conds = _where(m, names, include_deleted=False, nocase=folded)
         if exclude_id is not None:
             conds.append(m.objectId != _Param())  # type: ignore[arg-type]
         return m.select(m.objectId).where(*conds).limit(_Param())  # type: ignore[arg-type]

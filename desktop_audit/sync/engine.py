@@ -230,7 +230,7 @@ class SyncEngine:
             queued = sync_state.queued(self.db, class_name)
             for group in chunks(queued, MAX_BATCH):
                 self._check_cancel()
-                if class_name == "User":
+                if cdef.accounts:
                     self._push_users(cdef, group)
                 else:
                     self._push_chunk(cdef, group)
@@ -283,7 +283,7 @@ class SyncEngine:
             self._upload_files(cdef, items)
             items = [(oid, max_id, self._local(cdef, oid)) for oid, max_id, _ in items]
         remote = cdef.remote_name
-        path = ParseClient.class_path(remote) if remote != "_User" else "/classes/_User"
+        path = f"/classes/{remote}" if cdef.accounts else ParseClient.class_path(remote)
         requests: list[dict[str, Any]] = []
         plan: list[tuple[str, int, str, dict[str, Any]]] = []  # oid, max_id, method, snapshot
         nothing: list[tuple[str, int]] = []

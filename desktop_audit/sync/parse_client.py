@@ -29,6 +29,9 @@ CONNECTION_FAILED = 100
 MAX_BATCH = 50
 
 
+# Parse Server's own class of sign-in accounts (a protocol name, not one of ours).
+PARSE_ACCOUNTS = "_User"
+
 class ParseError(Exception):
     """The server answered and refused: HTTP status, Parse code and message."""
 
@@ -232,9 +235,8 @@ class ParseClient:
 
     @staticmethod
     def class_path(class_name: str) -> str:
-        if class_name == "_User":
-            return "/users"
-        return f"/classes/{class_name}"
+        """The REST path of a class (Parse answers its own account class at /users)."""
+        return "/users" if class_name == PARSE_ACCOUNTS else f"/classes/{class_name}"
 
 
 class Retrier:

@@ -32,7 +32,7 @@ def class_permissions(cdef: ClassDef) -> dict[str, Any]:
     if cdef.append_only:
         clp["update"] = NOBODY
         clp["delete"] = NOBODY
-    if cdef.remote_name == "_User":
+    if cdef.accounts:
         clp["create"] = NOBODY
         clp["delete"] = NOBODY
         clp["protectedFields"] = {"*": [f.name for f in cdef.fields if f.kind == "secret"]}
@@ -41,13 +41,13 @@ def class_permissions(cdef: ClassDef) -> dict[str, Any]:
 
 def class_fields(cdef: ClassDef) -> dict[str, Any]:
     fields = {f.name: wire.parse_type(f) for f in cdef.fields
-              if not (cdef.remote_name == "_User" and f.name in ("username", "email"))}
+              if not (cdef.accounts and f.name in ("username", "email"))}
     fields[wire.TOMBSTONE] = {"type": "Date"}
     return fields
 
 
 def class_indexes(cdef: ClassDef) -> dict[str, Any]:
-    idx: dict[str, Any] = {} if cdef.remote_name == "_User" else {"da_updatedAt": {"updatedAt": 1}}
+    idx: dict[str, Any] = {} if cdef.accounts else {"da_updatedAt": {"updatedAt": 1}}
     if cdef.site_field:
         idx["da_site"] = {cdef.site_field: 1}
     return idx
