@@ -39,8 +39,7 @@ def _open(db_path: str, username: str) -> tuple[Any, Any]:
     from desktop_audit.domain import auth
     from desktop_audit.schema import USER
     from desktop_audit.services import users
-from desktop_audit.store import rows
-    from desktop_audit.store import open_database
+    from desktop_audit.store import open_database, rows
 
     db = open_database(db_path)
     actor = auth.actor_from_row(rows.must_load(db, USER, users.find_user(db, username)["objectId"]))
@@ -104,8 +103,8 @@ def child_floor(db_path: str, site_id: str, out: str, as_of: str, images: str = 
 
     from desktop_audit.reports import SECTIONS, data
     from desktop_audit.schema import SITE
-    from desktop_audit.store import rows
     from desktop_audit.services.evidence import blob_path
+    from desktop_audit.store import rows
 
     db, actor = _open(db_path, "admin")
     site = rows.must_load(db, SITE, site_id)
@@ -200,24 +199,25 @@ def _big_site(work: Path) -> tuple[Path, str, int]:
     from desktop_audit import clock, demo, services
     from desktop_audit.domain import auth
     from desktop_audit.schema import USER
-    from desktop_audit.store import rows
-    from desktop_audit.store import open_database
+    from desktop_audit.services.unit_of_work import UnitOfWork
+    from desktop_audit.store import open_database, rows
 
     db_path = work / "big.sqlite"
     db = open_database(db_path)
     admin = demo.first_run(db)
     admin = auth.actor_from_row(rows.must_load(db, USER, admin.id))
-    users = {r[0]: r[1] for r in db.execute('SELECT "role", "objectId" FROM "user"')}
+    users = {r["role"]: r["objectId"] for r in rows.select(db, USER)}
     sid = services.create_site(db, admin, siteCode="BEN-01", siteName="Benchmark Works – Ærøskøbing",
                                region="Syddanmark", siteOwner=users["manager"],
                                significanceThreshold=12)
     admin = auth.actor_from_row(rows.must_load(db, USER, admin.id))
     now = clock.now()
     made: dict[str, list[str]] = {"aspects": [], "kits": [], "legal": [], "reviews": [], "findings": []}
-    with db.atomic(), engine.batch() as batch:
+    with db.atomic():
+        u = UnitOfWork(db, admin, deferred=True)
         for i in range(500):
             made["aspects"].append(services.add_aspect(
-                db, admin, site=sid, aspectCategory=("waste", "energy_use", "emissions_to_air")[i % 3],
+                db, admin, uow=u, site=sid, aspectCategory=("waste", "energy_use", "emissions_to_air")[i % 3],
                 aspectDescription=f"Process step {i}: solvent handling and transfer to the drum store",
                 impact="VOC emissions and a risk of spills to unsealed ground", likelihood=1 + i % 5,
                 severity=1 + (i // 5) % 5, actionStatus="open", loggedBy=users["auditor"],
@@ -227,7 +227,7 @@ def _big_site(work: Path) -> tuple[Path, str, int]:
             for month in range(7):
                 bad = (kit + month) % 9 == 0
                 made["kits"].append(services.add_spill_kit_check(
-                    db, admin, site=sid, kitTag=f"BK-{kit:03d}", kitLocation=f"Bay {kit % 12}",
+                    db, admin, uow=u, site=sid, kitTag=f"BK-{kit:03d}", kitLocation=f"Bay {kit % 12}",
                     lastCheckedAt=now - timedelta(days=30 * month + 1, hours=kit % 7),
                     inspectionStatus="fail" if bad else "pass",
                     sealStatus="broken" if bad else "intact",
@@ -236,7 +236,7 @@ def _big_site(work: Path) -> tuple[Path, str, int]:
         today = clock.today()
         for i in range(200):
             made["legal"].append(services.add_legal_entry(
-                db, admin, site=sid, referenceCode=f"EPR-{i + 1}",
+                db, admin, uow=u, site=sid, referenceCode=f"EPR-{i + 1}",
                 requirementTitle=f"Permit condition {i + 1}: discharge limits and monitoring",
                 requirementType="permit", jurisdiction="Denmark / EU", reviewFrequency="quarterly",
                 dueDate=(today + timedelta(days=i - 30)).isoformat(),
@@ -244,20 +244,20 @@ def _big_site(work: Path) -> tuple[Path, str, int]:
                 owner=users["coordinator"], evidenceNote="Monitoring returns checked"))
         for i in range(100):
             made["reviews"].append(services.plan_review(
-                db, admin, site=sid, auditDate=(today - timedelta(days=3 * i)).isoformat(),
+                db, admin, uow=u, site=sid, auditDate=(today - timedelta(days=3 * i)).isoformat(),
                 scope="Aspects, spill response and legal compliance", criteria="ISO 14001:2015 6.1, 9.1.2",
                 reviewStatus="completed", leadAuditor=users["auditor"], summaryNote="No major findings"))
-        batch.flush(db, admin)
+        u.flush()
         for i in range(500):
             made["findings"].append(services.raise_finding(
-                db, admin, site=sid, logType="aspect", sourceId=made["aspects"][i],
+                db, admin, uow=u, site=sid, logType="aspect", sourceId=made["aspects"][i],
                 severity=("minor_nc", "observation", "major_nc", "opportunity")[i % 4],
                 description=f"Finding {i}: drip tray missing under the transfer pump",
                 correctiveAction="Fit a drip tray and add the pump to the weekly round",
                 rootCause="Not on the inspection list", actionOwner=users["coordinator"],
                 dueDate=(today + timedelta(days=i % 60 - 20)).isoformat(),
                 review=made["reviews"][i % 100]))
-        batch.flush(db, admin)
+        u.flush()
     records = sum(len(v) for v in made.values())
     photo_dir = work / "photos"
     photo_dir.mkdir()

@@ -45,7 +45,7 @@ def _master(url: str) -> Any:
 def _laptop(path: Path, url: str) -> str:
     """An admin's database with N new aspect records, adopted by the server."""
     from desktop_audit import services
-    from desktop_audit.store import rows
+    from desktop_audit.services.unit_of_work import UnitOfWork
     from desktop_audit.store import open_database
     from desktop_audit.sync.server_setup import apply_schema, ensure_admin
 
@@ -54,13 +54,14 @@ def _laptop(path: Path, url: str) -> str:
                                      password=PASSWORD)
     site = services.create_site(db, admin, siteCode="PLT-01", siteName="Plant", region="N",
                                 siteOwner=admin.id)
-    with db.atomic(), engine.batch() as batch:
+    with db.atomic():
+        u = UnitOfWork(db, admin, deferred=True)
         for i in range(N):
-            services.add_aspect(db, admin, site=site, aspectCategory="waste",
+            services.add_aspect(db, admin, uow=u, site=site, aspectCategory="waste",
                                 aspectDescription=f"aspect {i}", impact="soil", likelihood=2,
                                 severity=3, actionStatus="open",
                                 loggedAt="2026-01-05T10:00:00.000Z")
-        batch.flush(db, admin)
+        u.flush()
     db.close()
     with _master(url) as c:
         apply_schema(c, log=lambda _m: None)
