@@ -9,13 +9,13 @@ and 10 findings in every state, plus photos from resources/demo_photos.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit import clock, config, services
 from desktop_audit.domain.auth import actor_from_row
 from desktop_audit.errors import ValidationError
+from desktop_audit.jobs import Control
 from desktop_audit.schema import ASPECT, LEGAL, SITE, USER
 from desktop_audit.services.unit_of_work import UnitOfWork
 from desktop_audit.store import rows
@@ -131,7 +131,7 @@ def _unique_reference(db: Database, site: str, value: str) -> str:
 
 
 def populate(db: Database, admin: Actor, *, scale: int = 1,
-             progress: Callable[[str], None] | None = None) -> dict[str, int]:
+             control: Control | None = None) -> dict[str, int]:
     """Add the demo data beside what the database holds; returns counts per class."""
     if scale < 1 or scale > 1000:
         raise ValidationError("--scale", "must be between 1 and 1000")
@@ -145,8 +145,9 @@ def populate(db: Database, admin: Actor, *, scale: int = 1,
     photos = _photos()
     for index, site_id in enumerate(site_ids):
         site = rows.must_load(db, SITE, site_id)
-        if progress:
-            progress(f"site {site['siteCode']}")
+        if control is not None:
+            control.check("demo data cancelled; the sites done so far are kept")
+            control.progress(index, len(site_ids), f"site {site['siteCode']}")
         with db.atomic():
             u = UnitOfWork(db, admin, deferred=True)
             made = _site_records(u, users, site, scale, rnd)

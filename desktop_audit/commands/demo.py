@@ -31,6 +31,7 @@ def ensure_demo_database(ctx: Any) -> tuple[Any, bool]:
 
 def run(ctx: Any) -> int:
     from desktop_audit import demo
+    from desktop_audit.jobs import Control
     from desktop_audit.services import users
 
     started = time.perf_counter()
@@ -47,11 +48,11 @@ def run(ctx: Any) -> int:
         records.of("User").require(admin, "create")
         note = ""
 
-    def progress(msg: str) -> None:
+    def progress(_done: int, _total: int, stage: str) -> None:
         if sys.stderr.isatty():
-            print(f"demo: {msg}", file=sys.stderr)
+            print(f"demo: {stage}", file=sys.stderr)
 
-    counts = demo.populate(db, admin, scale=ctx.args.scale, progress=progress)
+    counts = demo.populate(db, admin, scale=ctx.args.scale, control=Control(progress))
     took = time.perf_counter() - started
     summary = ", ".join(f"{n} {k}" for k, n in counts.items())
     print(f"demo data added to {path}{note}: {summary} in {took:.1f} s")

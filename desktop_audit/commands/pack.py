@@ -29,6 +29,7 @@ def register(sub: Any) -> None:
 
 def export_pack(ctx: Any) -> int:
     from desktop_audit import clock, services
+    from desktop_audit.jobs import Control
     from desktop_audit.reports import export_pack as build
 
     args = ctx.args
@@ -38,16 +39,17 @@ def export_pack(ctx: Any) -> int:
     sections = [s.strip().replace("-", "_") for s in args.sections.split(",")] if args.sections else None
     interactive = sys.stderr.isatty()
 
-    def progress(fraction: float, stage: str) -> None:
+    def progress(done: int, total: int, stage: str) -> None:
         if interactive:
-            print(f"\r{fraction * 100:5.1f}%  {stage:<40}", end="", file=sys.stderr, flush=True)
+            print(f"\r{done * 100 / max(total, 1):5.1f}%  {stage:<40}", end="", file=sys.stderr,
+                  flush=True)
 
     # Default as-of: now, taken after the login so the pack's own journal entries come later.
     as_of = args.as_of or clock.now_iso()
     try:
         result = build(db, actor, site["objectId"], args.out, date_from=args.date_from,
                        date_to=args.date_to, review_id=args.review, as_of=as_of,
-                       sections=sections, progress=progress)
+                       sections=sections, control=Control(progress))
     finally:
         if interactive:
             print(file=sys.stderr)

@@ -85,16 +85,19 @@ def server_setup(ctx: Any) -> int:
 
 
 def _progress(quiet: bool) -> Any:
+    """A Control that shows progress on a terminal (None when quiet or not a terminal)."""
+    from desktop_audit.jobs import Control
+
     if quiet or not sys.stderr.isatty():
         return None
     last = {"stage": ""}
 
-    def show(stage: str, done: int, total: int) -> None:
+    def show(done: int, total: int, stage: str) -> None:
         end = "\n" if stage != last["stage"] and last["stage"] else ""
         last["stage"] = stage
         print(f"{end}\r{stage}: {done}/{total}", end="", file=sys.stderr, flush=True)
 
-    return show
+    return Control(show)
 
 
 def sync(ctx: Any) -> int:
@@ -113,7 +116,7 @@ def sync(ctx: Any) -> int:
         server, app_id = _target(ctx)
         client = session.make_client(server, app_id, key_env=ctx.args.key_env)
         with client:
-            db, report = session.join(path, client, username, password, progress=progress,
+            db, report = session.join(path, client, username, password, control=progress,
                                       retry_budget=ctx.args.retry_budget)
             ctx._db = db
             _remember(db, server, app_id)
@@ -155,7 +158,7 @@ def sync(ctx: Any) -> int:
                     session.online_login(client, username, password,
                                          budget=ctx.args.retry_budget)
             _remember(db, server, app_id)
-            report = session.sync(db, client, actor, progress=progress,
+            report = session.sync(db, client, actor, control=progress,
                                   retry_budget=ctx.args.retry_budget)
             client.logout()
     if progress:

@@ -42,20 +42,21 @@ def export(ctx: Any) -> int:
 
 def import_(ctx: Any) -> int:
     from desktop_audit.io import tabular
+    from desktop_audit.jobs import Control
 
     class_name = _class(ctx.args.cls)
     actor = ctx.login()
     interactive = sys.stderr.isatty()
     verbose = os.environ.get("DESKTOP_AUDIT_PROGRESS") == "1"
 
-    def stage(phase: str, done: int, total: int) -> None:
+    def stage(done: int, total: int, phase: str) -> None:
         if verbose:
             print(f"{phase} {done}/{total}", file=sys.stderr, flush=True)
         elif interactive:
             print(f"\r{done}/{total} rows {phase}   ", end="", file=sys.stderr, flush=True)
 
     counts = tabular.import_file(ctx.open_db(), actor, class_name, ctx.args.file,
-                                 stage=stage)
+                                 control=Control(stage))
     if interactive:
         print(file=sys.stderr)
     print(f"imported {ctx.args.file}: {counts['created']} created, {counts['updated']} updated, "

@@ -13,13 +13,14 @@ import gc
 import hashlib
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit import records
 from desktop_audit.domain import trail
-from desktop_audit.errors import AuditError, Cancelled, FileFormatError, ValidationError
+from desktop_audit.errors import AuditError, FileFormatError, ValidationError
+from desktop_audit.jobs import Control
 from desktop_audit.records.base import RecordType
 from desktop_audit.schema import BY_NAME, ClassDef, Field
 from desktop_audit.services import CREATE, UPDATE, common
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
     from desktop_audit.store.db import Database
 
-Progress = Callable[[int, int], None]  # (done, total)
-Stage = Callable[[str, int, int], None]  # ("checked" | "written", done, total)
 
 
 
@@ -289,20 +288,12 @@ def _row_values(rt: RecordType, mapped: list[str | None], row: list[Any],
 
 
 def import_file(db: Database, actor: Actor, class_name: str, path: Path, *,
-                progress: Progress | None = None, stage: Stage | None = None,
-                cancelled: Callable[[], bool] | None = None) -> dict[str, int]:
+                control: Control | None = None) -> dict[str, int]:
     """Import a file all or nothing; returns {'created': n, 'updated': m, 'unchanged': k}.
 
-    *progress* gets (rows done, rows) over checking and then writing (each half of the
-    work); *stage* gets the same with the phase's name.  *cancelled* is polled; a
-    cancelled import rolls back and raises Cancelled."""
-
-    def report(phase: str, done: int, of: int) -> None:
-        if stage is not None:
-            stage(phase, done, of)
-        if progress is not None and of:
-            share = done / of / 2 + (0.5 if phase == "written" else 0.0)
-            progress(int(share * total), total)
+    *control* hears (rows done, rows, stage) while the rows are "checked", then while they
+    are "written"; a cancelled import rolls back and raises Cancelled."""
+    control = control or Control()
 
     rt = records.of(class_name)
     cdef = rt.cdef
@@ -311,22 +302,21 @@ def import_file(db: Database, actor: Actor, class_name: str, path: Path, *,
     header, table = read_table(path)
     mapped = map_header(cdef, header)
     _check_columns(rt, mapped, table)
-    total = len(table)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     # Hundreds of thousands of live row dicts make the cyclic collector rescan them over and
     # over; none of them form cycles, so it pauses for the import.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _import_rows(db, actor, rt, path, table, mapped, digest, report, cancelled)
+        return _import_rows(db, actor, rt, path, table, mapped, digest, control)
     finally:
         if collecting:
             gc.enable()
 
 
 def _import_rows(db: Database, actor: Actor, rt: RecordType, path: Path, table: list[list[Any]],
-                 mapped: list[str | None], digest: str, report: Stage,
-                 cancelled: Callable[[], bool] | None) -> dict[str, int]:
+                 mapped: list[str | None], digest: str, control: Control) -> dict[str, int]:
+    stop = "import cancelled; nothing was imported"
     keys = Keys(db)
     cdef = rt.cdef
     counts = {"created": 0, "updated": 0, "unchanged": 0}
@@ -335,8 +325,8 @@ def _import_rows(db: Database, actor: Actor, rt: RecordType, path: Path, table: 
     with db.atomic():
         u = UnitOfWork(db, actor, deferred=True)
         for number, row in enumerate(table, start=2):  # row 1 is the header
-            if cancelled is not None and number % 500 == 0 and cancelled():
-                raise Cancelled("import cancelled; nothing was imported")
+            if number % 500 == 0:
+                control.check(stop)
             try:
                 object_id, values = _row_values(rt, mapped, row, keys)
                 existing = u.get(cdef.name, object_id) if object_id else None
@@ -356,13 +346,12 @@ def _import_rows(db: Database, actor: Actor, rt: RecordType, path: Path, table: 
             except AuditError as exc:
                 raise ValidationError("", str(exc), row=number) from None
             if number % 1000 == 0:
-                report("checked", number - 1, total)
-        report("checked", total, total)
+                control.progress(number - 1, total, "checked")
+        control.progress(total, total, "checked")
 
         def written(done: int, of: int) -> None:
-            if cancelled is not None and cancelled():
-                raise Cancelled("import cancelled; nothing was imported")
-            report("written", done, of)
+            control.check(stop)
+            control.progress(done, of, "written")
 
         u.journal(trail.Entry("import", cdef.name, None, None, {
             "file": [None, path.name], "sha256": [None, digest],

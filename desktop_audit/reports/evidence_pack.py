@@ -48,7 +48,8 @@ from reportlab.platypus import (
 )
 
 from desktop_audit import __version__, clock
-from desktop_audit.errors import Cancelled, ValidationError
+from desktop_audit.errors import ValidationError
+from desktop_audit.jobs import Control
 from desktop_audit.records.findings import FINDINGS
 from desktop_audit.reports import charts, data, fonts, photos
 from desktop_audit.reports.sections import PACK_TITLE, SECTION_CLAUSES, SECTION_TITLES, SECTIONS  # noqa: F401
@@ -92,8 +93,6 @@ GREEN_TEXT = "#1e7b34"
 INK_HEX = "#1f2933"
 AMBER_TEXT = "#9a5b00"
 
-Progress = Callable[[float, str], None]
-CancelCheck = Callable[[], bool]
 
 
 @dataclass
@@ -1187,8 +1186,8 @@ def _binary_streams() -> Iterator[None]:
 def export_pack(db: Database, actor: Actor, site_id: str, out_path: str | os.PathLike[str], *,
                 date_from: date | str | None = None, date_to: date | str | None = None,
                 review_id: str | None = None, as_of: str | datetime | None = None,
-                sections: Iterable[str] | None = None, progress: Progress | None = None,
-                cancelled: CancelCheck | None = None, journal: bool = True) -> PackResult:
+                sections: Iterable[str] | None = None, control: Control | None = None,
+                journal: bool = True) -> PackResult:
     """Write the evidence pack of one site to *out_path* and journal the export.
 
     Safe to call off the GUI thread (nothing here touches Qt); the caller gives:
@@ -1203,9 +1202,9 @@ def export_pack(db: Database, actor: Actor, site_id: str, out_path: str | os.Pat
       are taken as they stood then, so the same ``as_of`` gives a byte-identical file.
     - ``sections``: any of ``SECTIONS`` (default all), kept in pack order; the cover and
       contents are always included.
-    - ``progress(fraction, stage)``: called often with 0.0 … 1.0 and a short label.
-    - ``cancelled()``: polled between steps; when it returns True the export stops with
-      ``errors.Cancelled`` and no file is left behind.
+    - ``control``: hears progress (thousandths of the whole, with a short stage label) and
+      is checked between steps; once cancelled, the export stops with ``errors.Cancelled``
+      and no file is left behind.
     - ``journal``: append an ``export`` event (with the pack's SHA-256) to the audit trail.
       Its time is after ``as_of``, so it never changes a pack made again with that ``as_of``.
 
@@ -1218,13 +1217,13 @@ def export_pack(db: Database, actor: Actor, site_id: str, out_path: str | os.Pat
     from desktop_audit.errors import NotFound
     from desktop_audit.store import rows
 
+    job = control or Control()
+
     def step(fraction: float, stage: str) -> None:
-        if progress is not None:
-            progress(max(0.0, min(1.0, fraction)), stage)
+        job.fraction(fraction, stage)
 
     def check() -> None:
-        if cancelled is not None and cancelled():
-            raise Cancelled("export cancelled; no file was written")
+        job.check("export cancelled; no file was written")
 
     site = rows.load(db, SITE, site_id)
     if site is None or not actor.sees_site(site_id):

@@ -27,7 +27,6 @@ import functools
 import hashlib
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +38,7 @@ import peewee
 
 from desktop_audit import clock, records, schema
 from desktop_audit.errors import Cancelled, SyncError
+from desktop_audit.jobs import Control
 from desktop_audit.schema import BY_NAME, SYNC_ORDER, ClassDef
 from desktop_audit.store import codec, journal, rows, sync_state
 from desktop_audit.store.sync_state import Conflict, conflicts, quarantined
@@ -63,7 +63,6 @@ OVERLAP_MS = 5000  # how far back a pull looks past its cursor (late commits)
 TRAIL = schema.TRAIL.name
 NOT_STORED = -1  # quarantine code of a pulled record that clashes with a local one
 CLASH = (sqlite3.IntegrityError, peewee.IntegrityError)
-Progress = Callable[[str, int, int], None]
 
 
 def pending_count(db: Database) -> int:
@@ -135,15 +134,13 @@ class _Local:
 
 class SyncEngine:
     def __init__(self, db: Database, client: ParseClient, *, actor: Actor | None = None,
-                 progress: Progress | None = None, cancel: threading.Event | None = None,
-                 retry_budget: float = 120.0) -> None:
+                 control: Control | None = None, retry_budget: float = 120.0) -> None:
         self.db = db
         self.client = client
         self.actor = actor
-        self.progress = progress or (lambda stage, done, total: None)
-        self.cancel = cancel or threading.Event()
+        self.control = control or Control()
         self.report = SyncReport()
-        self.retry = Retrier(retry_budget, cancelled=self.cancel.is_set,
+        self.retry = Retrier(retry_budget, cancelled=lambda: self.control.cancelled,
                              on_retry=self._on_retry)
         self._uploaded: dict[str, dict[str, str]] = {}
 
@@ -153,7 +150,7 @@ class SyncEngine:
         self.report.retries += 1
 
     def _check_cancel(self) -> None:
-        if self.cancel.is_set():
+        if self.control.cancelled:
             raise Cancelled("sync cancelled; what was confirmed is kept, run it again to finish")
 
     def _call(self, fn: Callable[[], Any]) -> Any:
@@ -224,7 +221,7 @@ class SyncEngine:
     def push(self) -> None:
         total = self.pending()
         done = 0
-        self.progress("push", 0, total)
+        self.control.progress(0, total, "push")
         for class_name in SYNC_ORDER:
             cdef = BY_NAME[class_name]
             queued = sync_state.queued(self.db, class_name)
@@ -235,7 +232,7 @@ class SyncEngine:
                 else:
                     self._push_chunk(cdef, group)
                 done += len(group)
-                self.progress("push", done, total)
+                self.control.progress(done, total, "push")
 
     def _unqueue(self, class_name: str, done: Iterable[tuple[str, int]]) -> None:
         sync_state.unqueue(self.db, class_name, done)
@@ -534,7 +531,7 @@ class SyncEngine:
                     self._apply_page(cdef, page)
                     self.db.set_meta(key, last[0])
                 seen += len(page)
-                self.progress(f"pull {cdef.name}", seen, seen)
+                self.control.progress(seen, seen, f"pull {cdef.name}")
                 if not more:
                     break
 

@@ -9,14 +9,14 @@ password.  After an online login on a laptop, the user can log in offline there.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit.errors import AuthError, SyncError
-from desktop_audit.sync.engine import Progress, SyncEngine, SyncReport
+from desktop_audit.jobs import Control
+from desktop_audit.sync.engine import SyncEngine, SyncReport
 from desktop_audit.sync.parse_client import (
     OBJECT_NOT_FOUND,
     ParseClient,
@@ -103,22 +103,20 @@ def actor_of(db: Database, user_id: str) -> Actor:
 
 
 def sync(db: Database, client: ParseClient, actor: Actor | None, *,
-         progress: Progress | None = None, cancel: threading.Event | None = None,
-         retry_budget: float = 120.0, pull: bool = True) -> SyncReport:
+         control: Control | None = None, retry_budget: float = 120.0,
+         pull: bool = True) -> SyncReport:
     """One sync run: journal it, pull, push."""
     from desktop_audit.domain import trail
 
     with db.atomic():
         trail.append(db, actor, trail.Entry("sync", None, None, None,
                                             {"server": [None, client.server_url]}))
-    engine = SyncEngine(db, client, actor=actor, progress=progress, cancel=cancel,
-                        retry_budget=retry_budget)
+    engine = SyncEngine(db, client, actor=actor, control=control, retry_budget=retry_budget)
     return engine.run(pull=pull)
 
 
 def join(db_path: Path, client: ParseClient, username: str, password: str, *,
-         progress: Progress | None = None, cancel: threading.Event | None = None,
-         retry_budget: float = 120.0,
+         control: Control | None = None, retry_budget: float = 120.0,
          open_db: Callable[..., Database] | None = None) -> tuple[Database, SyncReport]:
     """A laptop without a database: log in online, create it, pull everything this user
     may see, and keep their verifier so they can work offline from now on."""
@@ -127,13 +125,11 @@ def join(db_path: Path, client: ParseClient, username: str, password: str, *,
     started = time.monotonic()
     user = online_login(client, username, password, budget=retry_budget)
     db = (open_db or open_database)(db_path, create=True)
-    engine = SyncEngine(db, client, progress=progress, cancel=cancel,
-                        retry_budget=retry_budget)
+    engine = SyncEngine(db, client, control=control, retry_budget=retry_budget)
     engine.pull()
     remember_password(db, user["objectId"], password)
     actor = actor_of(db, user["objectId"])
-    report = sync(db, client, actor, progress=progress, cancel=cancel,
-                  retry_budget=retry_budget, pull=False)
+    report = sync(db, client, actor, control=control, retry_budget=retry_budget, pull=False)
     report.pulled += engine.report.pulled
     report.files_down += engine.report.files_down
     report.merged += engine.report.merged

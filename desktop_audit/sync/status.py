@@ -1,22 +1,21 @@
 """What a Sync view shows and does, without Qt: settings, state, Sync now, online or not.
 
-A GUI runs ``sync_now`` in a worker (it reports progress through a callback and stops
-at the next step when its cancel event is set) and reads ``sync_status`` to show
+A GUI runs ``sync_now`` in a worker (it reports progress through its ``jobs.Control`` and
+stops at the next step once that is cancelled) and reads ``sync_status`` to show
 the last sync, pending changes, quarantined changes and open conflicts.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit.errors import SyncError
+from desktop_audit.jobs import Control
 from desktop_audit.sync import session
 from desktop_audit.sync.engine import (
     Conflict,
-    Progress,
     SyncReport,
     open_conflicts,
     pending_count,
@@ -77,7 +76,7 @@ def is_online(db: Database, timeout: float = 2.0) -> bool:
 
 
 def sync_now(db: Database, actor: Actor, password: str, *,
-             progress: Progress | None = None, cancel: threading.Event | None = None,
+             control: Control | None = None,
              retry_budget: float = 60.0) -> SyncReport:
     """Log in online as *actor* and run one sync with the saved settings."""
     s = settings(db)
@@ -86,7 +85,7 @@ def sync_now(db: Database, actor: Actor, password: str, *,
     with session.make_client(s.server, s.app_id, key_env=s.key_env or None) as client:
         session.online_login(client, actor.username, password, budget=retry_budget)
         try:
-            return session.sync(db, client, actor, progress=progress, cancel=cancel,
+            return session.sync(db, client, actor, control=control,
                                 retry_budget=retry_budget)
         finally:
             try:

@@ -14,6 +14,7 @@ from desktop_audit import clock, services
 from desktop_audit.cli import main
 from desktop_audit.domain import trail
 from desktop_audit.errors import Cancelled, NotFound, PermissionDenied, ValidationError
+from desktop_audit.jobs import Control
 from desktop_audit.reports import SECTION_TITLES, SECTIONS, export_pack
 from desktop_audit.schema import EVIDENCE
 from desktop_audit.services.evidence import blob_path
@@ -242,7 +243,7 @@ def test_pages_render_and_are_not_blank(demo_db: Database, tmp_path: Path) -> No
 def test_sections_subset_progress_and_cancel(demo_db: Database, tmp_path: Path) -> None:
     seen: list[float] = []
     pdf, result = _export(demo_db, tmp_path, sections=["findings", "signoff"],
-                          progress=lambda f, _stage: seen.append(f))
+                          control=Control(lambda done, total, _stage: seen.append(done / total)))
     full = text(pdf)
     assert "1 Findings and corrective actions" in full and "2 Sign-off" in full
     assert "Photo evidence" not in full
@@ -250,14 +251,16 @@ def test_sections_subset_progress_and_cancel(demo_db: Database, tmp_path: Path) 
     assert seen == sorted(seen)  # a progress bar never goes back
     calls = {"n": 0}
 
-    def cancel() -> bool:
+    def cancel_after_twenty(_done: int, _total: int, _stage: str) -> None:
         calls["n"] += 1
-        return calls["n"] > 20
+        if calls["n"] > 20:
+            stopper.cancel()  # as the Cancel button does, from the other side
 
+    stopper = Control(cancel_after_twenty)
     out = tmp_path / "cancelled.pdf"
     with pytest.raises(Cancelled):
         export_pack(demo_db, actor(demo_db, "coordinator"), site_id(demo_db, "DEP-02"), out,
-                    cancelled=cancel)
+                    control=stopper)
     assert not out.exists() and not list(tmp_path.glob(".cancelled.pdf*"))
     with pytest.raises(ValidationError, match="unknown section"):
         _export(demo_db, tmp_path, sections=["nope"])

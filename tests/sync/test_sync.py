@@ -11,6 +11,7 @@ import pytest
 
 from desktop_audit import services
 from desktop_audit.domain import trail
+from desktop_audit.jobs import Control
 from desktop_audit.schema import BY_NAME
 from desktop_audit.store import rows
 from desktop_audit.sync import engine as sync_engine
@@ -389,7 +390,6 @@ def test_a_refused_change_is_quarantined_not_dropped(team: Team, server: Server,
 
 
 def test_status_and_sync_now_for_the_app(team: Team, server: Server) -> None:
-    import threading
 
     from desktop_audit.errors import Cancelled
     from desktop_audit.sync import status
@@ -401,14 +401,14 @@ def test_status_and_sync_now_for_the_app(team: Team, server: Server) -> None:
     assert not status.is_online(a.db)
     status.save_settings(a.db, status.SyncSettings(server.url, APP_ID))
     assert status.is_online(a.db)
-    stop = threading.Event()
-    stop.set()
+    stop = Control()
+    stop.cancel()
     with pytest.raises(Cancelled):
-        status.sync_now(a.db, a.actor, PASSWORD, cancel=stop)
+        status.sync_now(a.db, a.actor, PASSWORD, control=stop)
     seen: list[tuple[str, int, int]] = []
     report = status.sync_now(a.db, a.actor, PASSWORD,
-                             progress=lambda stage, done, total: seen.append((stage, done,
-                                                                             total)))
+                             control=Control(lambda done, total, stage: seen.append(
+                                 (stage, done, total))))
     assert report.exit_code == 0
     assert any(stage == "push" and done == total and total > 0 for stage, done, total in seen)
     st = status.sync_status(a.db)
