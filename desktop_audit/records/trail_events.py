@@ -24,6 +24,11 @@ class TrailEventType(RecordType):
     )
     default_sort = ("at", True)
     hidden_columns = frozenset({"deviceId", "seq", "actor", "hash", "recordId"})
+    tie_break = "seq"
+
+    @property
+    def site_column(self) -> str | None:
+        return "siteId"
 
     def site_of(self, record: Mapping[str, Any] | None) -> str | None:
         return str(record["siteId"]) if record and record.get("siteId") else None
