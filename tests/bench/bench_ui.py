@@ -164,9 +164,8 @@ def build(path: Path) -> None:
     """A database with the demo's users and sites and ROWS findings (written in bulk: this is
     the benchmark's fixture, not a path of the app)."""
     from desktop_audit import services
-    from desktop_audit.schema import FINDING, SEVERITIES
-    from desktop_audit.store import rows
-    from desktop_audit.store import open_database
+    from desktop_audit.schema import FINDING, SEVERITIES, SYSTEM_COLUMNS
+    from desktop_audit.store import codec, open_database
     from desktop_audit.store.db import new_object_id
 
     db = open_database(path)
@@ -175,7 +174,7 @@ def build(path: Path) -> None:
     sites = [services.create_site(db, admin, siteCode=f"PLT-{n:02d}", siteName=f"Plant {n}",
                                   region="North", siteOwner=admin.id) for n in range(1, 4)]
     rnd = random.Random(7)
-    cols = engine.columns(FINDING)
+    cols = [*SYSTEM_COLUMNS, *(f.name for f in FINDING.fields)]
     kinds = ["string"] * 3 + [f.kind for f in FINDING.fields]
     sql = (f'INSERT INTO audit_finding ({", ".join(chr(34) + c + chr(34) for c in cols)}) '
            f'VALUES ({", ".join("?" for _ in cols)})')
@@ -195,7 +194,7 @@ def build(path: Path) -> None:
                 "closedBy": admin.id if closed else None, "raisedBy": admin.id,
                 "verificationNote": "Checked" if closed else None,
             }
-            batch.append([engine.to_db(k, values.get(c)) for c, k in zip(cols, kinds, strict=True)])
+            batch.append([codec.to_db(k, values.get(c)) for c, k in zip(cols, kinds, strict=True)])
             if len(batch) == 10_000:
                 db.handle.cursor().executemany(sql, batch)
                 batch = []
@@ -207,12 +206,12 @@ def build(path: Path) -> None:
 
 def _spec(path: Path) -> dict[str, Any]:
     from desktop_audit.schema import FINDING
-    from desktop_audit.ui.listing import ListQuery, columns, search_fields
+    from desktop_audit.store.listing import ListQuery, columns
 
     q = ListQuery(FINDING)
     where, _ = q.where()
     return {"cols": ["objectId", *(c.name for c in columns(FINDING))], "where": where,
-            "order": q.order_by(), "search": search_fields(FINDING)}
+            "order": q.order_by(), "search": q.rt.search_fields()}
 
 
 def _child(code: str, db: Path, typed: str, spec: dict[str, Any]) -> tuple[float, dict[str, Any]]:
