@@ -7,8 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from desktop_audit import services
-from desktop_audit import records
+from desktop_audit import records, services
 from desktop_audit.errors import PermissionDenied
 from desktop_audit.schema import BY_NAME, FINDING
 from desktop_audit.store import rows
