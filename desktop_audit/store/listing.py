@@ -19,7 +19,7 @@ import functools
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -130,6 +130,12 @@ class ListQuery:
     @property
     def rt(self) -> RecordType:
         return records.of(self.cdef.name)
+
+    def copy(self) -> ListQuery:
+        """The same list, to run on another thread while this one changes."""
+        return replace(self, equals=dict(self.equals),
+                       visible_sites=None if self.visible_sites is None else list(self.visible_sites),
+                       zones=None if self.zones is None else dict(self.zones))
 
     def quick_filter(self) -> records.QuickFilter | None:
         return next((q for q in self.rt.quick_filters if q.key == self.quick), None)

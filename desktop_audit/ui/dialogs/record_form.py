@@ -275,6 +275,7 @@ class RecordDialog(QDialog):
         return values
 
     def _load(self, defaults: dict[str, Any]) -> None:
+        self._dirty = False
         if self.object_id is not None:
             record = rows.load(self.db, self.cdef, self.object_id)
             if record is None:

@@ -280,10 +280,8 @@ class ListView(QWidget):
         self.count_timer.start()
 
     def _start_count(self) -> None:
-        from copy import deepcopy
-
         generation = self._generation
-        db, query = self.db, deepcopy(self.model.query)
+        db, query = self.db, self.model.query.copy()
         task = Task(lambda _p, _c: listing.count(db, query), db=db, parent=self)
         task.succeeded.connect(lambda n: self._counted(generation, int(n)))
         task.ended.connect(lambda: self.tasks.remove(task) if task in self.tasks else None)
@@ -360,11 +358,9 @@ class ListView(QWidget):
             self.start_export(Path(path))
 
     def start_export(self, path: Path, *, show_progress: bool = True) -> Task:
-        from copy import deepcopy
-
         from desktop_audit.ui.exporting import export_query
 
-        db, query = self.db, deepcopy(self.model.query)
+        db, query = self.db, self.model.query.copy()
         task = Task(lambda progress, cancelled: export_query(db, query, path, progress=progress,
                                                              cancelled=cancelled),
                     db=db, parent=self)
