@@ -255,6 +255,23 @@ class RecordType:
     unique_keys: tuple[UniqueKey, ...] = ()
     # Fields set when the record is made and never changed by an edit.
     fixed_after_create: frozenset[str] = frozenset()
+    # Who sees the class's list (users are managed by an admin only).
+    list_roles: frozenset[str] = ALL_ROLES
+    # The column a list breaks ties of its sort with (a stable order while paging).
+    tie_break: str = "objectId"
+    # Fields holding an objectId whose class another field names: field -> that field
+    # (a finding's sourceId names a record of the class its logType says).
+    dynamic_pointers: Mapping[str, str] = {}
+    # Which records a form's drop-down offers when a pointer names this class.
+    choice_where: Mapping[str, Any] = {}
+    # The field holding the IANA time zone the record's dates are dates in (a site's).
+    zone_field: str | None = None
+    # Fields an edit does not change: their own workflow action does (a user's sites).
+    workflow_fields: Mapping[str, str] = {}
+    # What a workflow step takes from the person taking it (the closing notes).
+    workflow_inputs: Mapping[str, tuple[str, ...]] = {}
+    # Its form offers the site's evidence pack (with this record chosen, for a review).
+    exports_pack: bool = False
 
     # ------------------------------------------------------------ identity
     @property
@@ -268,6 +285,11 @@ class RecordType:
     @property
     def site_scoped(self) -> bool:
         return self.cdef.site_field is not None
+
+    @property
+    def site_column(self) -> str | None:
+        """The column naming the site a row belongs to (lists filter and date by it)."""
+        return self.cdef.site_field
 
     def site_of(self, record: Mapping[str, Any] | None) -> str | None:
         """The site a record belongs to (the site itself for a site)."""
@@ -288,6 +310,16 @@ class RecordType:
         return self.title(record)
 
     choice_columns: tuple[str, ...] = ()  # what choice_label reads
+
+    def pointer_type(self, name: str, values: Mapping[str, Any]) -> RecordType | None:
+        """The record type a pointer field (or a dynamic pointer) of a record with these
+        *values* names; None when it names none (a finding about nothing in particular)."""
+        from desktop_audit.records import by_log_type, of
+
+        if name in self.dynamic_pointers:
+            return by_log_type(values.get(self.dynamic_pointers[name]))
+        f = self.cdef.get(name)
+        return of(f.target) if f.target else None
 
     @property
     def editable_fields(self) -> tuple[str, ...]:
@@ -447,6 +479,10 @@ class RecordType:
 
     # ------------------------------------------------------------ workflows
     workflows: tuple[str, ...] = ()  # actions with gates beyond permission (close, approve)
+
+    def workflow_actions(self, record: Mapping[str, Any]) -> tuple[str, ...]:
+        """The workflow actions a record in this state offers (a closed finding: reopen)."""
+        return self.workflows
 
     def blockers(self, action: str, record: Mapping[str, Any], actor: Actor | None,
                  lookup: Lookup) -> list[Blocker]:

@@ -71,6 +71,8 @@ class FindingType(RecordType):
     importable = True
     live = True
     workflows = ("close", "reopen")
+    workflow_inputs = {"close": ("correctiveAction", "rootCause", "verificationNote")}
+    dynamic_pointers = {"sourceId": "logType"}
 
     def defaults(self, actor: Actor, lookup: Lookup) -> dict[str, Any]:
         return {"raisedBy": actor.id, "closed": False}
@@ -80,6 +82,9 @@ class FindingType(RecordType):
         if actor.role == "field_staff":
             values["severity"] = "observation"
         return values
+
+    def workflow_actions(self, record: Mapping[str, Any]) -> tuple[str, ...]:
+        return ("reopen",) if record.get("closed") else ("close",)
 
     def locks(self, action: str, record: Mapping[str, Any], actor: Actor) -> Decision:
         if action == "edit" and record.get("closed"):

@@ -55,6 +55,7 @@ class ReviewType(RecordType):
     live = True
     log_type = "review"
     workflows = ("approve",)
+    exports_pack = True
     choice_columns = ("auditDate", "reviewStatus")
 
     def defaults(self, actor: Actor, lookup: Lookup) -> dict[str, Any]:

@@ -49,6 +49,12 @@ class SiteType(RecordType):
     default_sort = ("siteCode", False)
     has_photos = True
     importable = True
+    zone_field = "timeZone"
+    exports_pack = True
+
+    @property
+    def site_column(self) -> str | None:
+        return "objectId"
 
     def site_of(self, record: Mapping[str, Any] | None) -> str | None:
         return str(record["objectId"]) if record and record.get("objectId") else None

@@ -24,6 +24,11 @@ class TrailEventType(RecordType):
     )
     default_sort = ("at", True)
     hidden_columns = frozenset({"deviceId", "seq", "actor", "hash", "recordId"})
+    tie_break = "seq"
+
+    @property
+    def site_column(self) -> str | None:
+        return "siteId"
 
     siteless_rows = True
     export_order = ("deviceId", "seq")

@@ -17,6 +17,7 @@ from desktop_audit.records.base import (
     RowState,
     Rule,
     UniqueKey,
+    role_words,
 )
 from desktop_audit.schema import USER
 
@@ -42,6 +43,11 @@ class UserType(RecordType):
         QuickFilter("inactive", "Deactivated users", '"active" = 0'),
     )
     default_sort = ("username", False)
+    list_roles = ADMIN
+    workflows = ("assign",)
+    workflow_fields = {"sites": "assign"}
+    choice_where = {"active": True}  # a deactivated user is named by no new record
+    choice_columns = ("username", "fullName", "role")
 
     def reference_refusal(self, actor: Actor, record: Mapping[str, Any]) -> str | None:
         if not record.get("active", True):
@@ -67,6 +73,9 @@ class UserType(RecordType):
 
     def title(self, record: Mapping[str, Any]) -> str:
         return str(record.get("fullName") or record.get("username") or "")
+
+    def choice_label(self, record: Mapping[str, Any]) -> str:
+        return f"{self.title(record)} ({role_words(str(record.get('role') or ''))})"
 
 
 USERS = UserType()

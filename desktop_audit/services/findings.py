@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
     from desktop_audit.store.db import Database
 
-_CLOSING_FIELDS = ("verificationNote", "rootCause", "correctiveAction")
+_CLOSING_FIELDS = FINDINGS.workflow_inputs["close"]
 
 
 def raise_finding(db: Database, actor: Actor, *, uow: UnitOfWork | None = None,

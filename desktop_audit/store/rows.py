@@ -198,6 +198,24 @@ def clash(db: Database, cdef: ClassDef, values: Mapping[str, Any], names: Sequen
     return row[0] if row else None
 
 
+def pick(db: Database, cdef: ClassDef, names: Sequence[str], where: Mapping[str, Any] | None = None,
+         *, order: Sequence[str] = (), limit: int | None = None) -> list[dict[str, Any]]:
+    """objectId and *names* of the live records whose fields equal *where* (what a drop-down
+    needs to label its choices), in *order* (a name, '-name' for descending)."""
+    m = model(cdef)
+    cols = list(dict.fromkeys(["objectId", *names]))
+    q = m.select(*[getattr(m, c) for c in cols]).where(m.deletedAt.is_null())
+    for name, value in (where or {}).items():
+        q = q.where(getattr(m, name) == value)
+    if order:
+        q = q.order_by(*[getattr(m, o[1:]).desc() if o.startswith("-") else getattr(m, o)
+                         for o in order])
+    if limit is not None:
+        q = q.limit(limit)
+    found: Iterable[Sequence[Any]] = q.tuples()  # type: ignore[assignment]
+    return [dict(zip(cols, row, strict=True)) for row in found]
+
+
 def pairs(db: Database, cdef: ClassDef, key_field: str, value_field: str, *,
           include_deleted: bool = True) -> dict[Any, Any]:
     """{key: value} over a small table (site codes, user names)."""

@@ -142,16 +142,20 @@ def _shade() -> Any:
 
 def open_finding_form(db: Any, actor: Any, window: Any) -> Any:
     """The edit form of the open finding with the most to show (photos, history)."""
-    from desktop_audit.errors import NotFound
-    from desktop_audit.services import visible_site_ids
+    import peewee
 
-    sites = visible_site_ids(db, actor)
-    marks = ", ".join("?" for _ in sites) or "NULL"
-    row = db.execute(
-        f'SELECT f."objectId" FROM audit_finding f WHERE f."deletedAt" IS NULL AND f."closed" = 0 '
-        f'AND f."site" IN ({marks}) ORDER BY (SELECT COUNT(*) FROM evidence e WHERE '
-        'e."parentId" = f."objectId") DESC, f."severity", f."updatedAt" DESC LIMIT 1',
-        list(sites)).fetchone()
+    from desktop_audit.errors import NotFound
+    from desktop_audit.schema import EVIDENCE, FINDING
+    from desktop_audit.services import visible_site_ids
+    from desktop_audit.store import rows
+
+    f, e = rows.model(FINDING), rows.model(EVIDENCE)
+    photos = e.select(peewee.fn.COUNT(e.objectId)).where(e.parentId == f.objectId)
+    found = (f.select(f.objectId)
+             .where(f.deletedAt.is_null(), f.closed == False,  # noqa: E712 - SQL, not Python
+                    f.site.in_(visible_site_ids(db, actor)))
+             .order_by(peewee.Desc(photos), f.severity, f.updatedAt.desc()).limit(1).tuples())
+    row = next(iter(found), None)
     if row is None:
         raise NotFound("no open finding to show")
-    return window.open_record("AuditFinding", row[0])
+    return window.open_record(FINDING.name, row[0])

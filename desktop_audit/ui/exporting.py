@@ -9,8 +9,8 @@ from typing import Any
 
 from desktop_audit.errors import Cancelled, FileFormatError
 from desktop_audit.io import tabular
-from desktop_audit.services import engine
-from desktop_audit.ui.listing import ListQuery
+from desktop_audit.store import codec, listing
+from desktop_audit.store.listing import ListQuery
 
 
 def export_query(db: Any, query: ListQuery, path: Path, *,
@@ -18,29 +18,29 @@ def export_query(db: Any, query: ListQuery, path: Path, *,
                  cancelled: Callable[[], bool] | None = None) -> int:
     cdef = query.cdef
     cols = tabular.export_columns(cdef)
+    names = [c for c in cols if c != "objectId"]  # the list reads objectId first
     fields = {f.name: f for f in cdef.fields}
-    where, params = query.where()
-    total = db.execute(*query.count()).fetchone()[0]
-    sql = (f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{cdef.table}" '
-           f"WHERE {where} ORDER BY {query.order_by()}")
-    keys = tabular._Keys(db)
+    total = listing.count(db, query)
+    keys = tabular.Keys(db)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise FileFormatError(f"{path.name}: export writes .csv or .xlsx files")
 
     def rows() -> Any:
-        for n, row in enumerate(db.execute(sql, params), start=1):
+        for n, raw in enumerate(listing.iterate(db, query, names), start=1):
+            row = dict(zip(["objectId", *names], raw, strict=True))
             if n % 1000 == 0:
                 if cancelled is not None and cancelled():
                     raise Cancelled("export cancelled; no file was written")
                 if progress is not None:
                     progress(n, total)
             out = []
-            for name, value in zip(cols, row, strict=True):
+            for name in cols:
+                value = row[name]
                 f = fields.get(name)
                 if f is not None:
-                    value = keys.show(f, engine.from_db(f.kind, value))
-                out.append(tabular._cell(value))
+                    value = keys.show(f, codec.from_db(f.kind, value))
+                out.append(tabular.cell(value))
             yield out
 
     tmp = path.with_name(path.name + ".part")

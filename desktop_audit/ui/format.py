@@ -4,52 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from desktop_audit import clock
-from desktop_audit.schema import Field
+from desktop_audit import records
+from desktop_audit.records.text import enum_text, local_datetime
+from desktop_audit.schema import BY_NAME, CLASSES, SITE, USER, Field
+from desktop_audit.store import rows
 
-
-def enum_text(value: str | None) -> str:
-    if not value:
-        return ""
-    special = {"major_nc": "Major NC", "minor_nc": "Minor NC"}
-    if value in special:
-        return special[value]
-    return value.replace("_", " ").capitalize()
-
-
-def local_datetime(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        return clock.parse_iso(value).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return value
+# The classes whose names are loaded at once: the targets of pointers not kept per site.
+SMALL = tuple(sorted({f.target for c in CLASSES for f in c.fields
+                      if f.is_reference and f.target and BY_NAME[f.target].site_field is None}))
 
 
 class Names:
-    """objectId -> readable name for sites and users (small tables, loaded at once)."""
+    """objectId -> readable name for the records of the small classes a pointer names (sites
+    and users: every class not kept per site), loaded at once."""
 
     def __init__(self, db: Any) -> None:
-        self.sites: dict[str, str] = {}
-        self.site_names: dict[str, str] = {}
-        self.users: dict[str, str] = {}
+        self.titles: dict[str, dict[str, str]] = {}
         self.reload(db)
 
     def reload(self, db: Any) -> None:
-        rows = db.execute('SELECT "objectId", "siteCode", "siteName" FROM audit_site').fetchall()
-        self.sites = {r[0]: r[1] or r[0] for r in rows}
-        self.site_names = {r[0]: r[2] or "" for r in rows}
-        self.users = {r[0]: (r[2] or r[1] or r[0]) for r in db.execute(
-            'SELECT "objectId", "username", "fullName" FROM "user"').fetchall()}
+        self.titles = {name: {r["objectId"]: records.of(name).title(r) or r["objectId"]
+                              for r in rows.select(db, records.of(name).cdef,
+                                                   include_deleted=True)}
+                       for name in SMALL}
+
+    @property
+    def sites(self) -> dict[str, str]:
+        return self.titles[SITE.name]
+
+    @property
+    def users(self) -> dict[str, str]:
+        return self.titles[USER.name]
 
     def pointer(self, target: str | None, value: str | None) -> str:
         if not value:
             return ""
-        if target == "AuditSite":
-            return self.sites.get(value, value)
-        if target == "User":
-            return self.users.get(value, value)
-        return value
+        return self.titles.get(target or "", {}).get(value, value)
 
 
 def display(f: Field, value: Any, names: Names | None = None) -> str:

@@ -19,25 +19,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_audit import __version__
+from desktop_audit import __version__, records
 from desktop_audit.domain.actor import Actor
-from desktop_audit.schema import BY_NAME
+from desktop_audit.schema import ASPECT, BY_NAME, FINDING, LEGAL, REVIEW, SITE, SPILL_KIT, TRAIL, USER
 from desktop_audit.ui.dialogs.record_form import RecordDialog
 from desktop_audit.ui.tasks import Task
 
-# (key used by `desktop-audit screenshot`, navigation label, class shown)
-VIEWS: tuple[tuple[str, str, str | None], ...] = (
-    ("dashboard", "Dashboard", None),
-    ("sites", "Sites", "AuditSite"),
-    ("aspects", "Aspects & impacts", "AspectImpactLog"),
-    ("spill-kits", "Spill kits", "SpillKitLog"),
-    ("legal", "Legal register", "LegalRegisterEntry"),
-    ("reviews", "Audit reviews", "AuditReview"),
-    ("findings", "Findings", "AuditFinding"),
-    ("trail", "Audit trail", "AuditTrailEvent"),
-    ("users", "Users", "User"),
+# (key used by `desktop-audit screenshot`, navigation label, class shown, how it is shown)
+VIEWS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("dashboard", "Dashboard", None, "dashboard"),
+    ("sites", "Sites", SITE.name, "list"),
+    ("aspects", "Aspects & impacts", ASPECT.name, "list"),
+    ("spill-kits", "Spill kits", SPILL_KIT.name, "list"),
+    ("legal", "Legal register", LEGAL.name, "list"),
+    ("reviews", "Audit reviews", REVIEW.name, "list"),
+    ("findings", "Findings", FINDING.name, "list"),
+    ("trail", "Audit trail", TRAIL.name, "trail"),
+    ("users", "Users", USER.name, "list"),
 )
 VIEW_KEYS = tuple(v[0] for v in VIEWS)
+
+
+def sees_view(actor: Actor, class_name: str | None) -> bool:
+    return class_name is None or actor.role in records.of(class_name).list_roles
 
 
 class MainWindow(QMainWindow):
@@ -53,7 +57,7 @@ class MainWindow(QMainWindow):
         self.dialogs: list[RecordDialog] = []
         self.setWindowTitle(f"desktop_audit – {actor.display}")
         self.views: dict[str, QWidget] = {}
-        self.keys = [k for k, _label, cls in VIEWS if cls != "User" or actor.is_admin]
+        self.keys = [k for k, _label, cls, _kind in VIEWS if sees_view(actor, cls)]
 
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
@@ -61,7 +65,7 @@ class MainWindow(QMainWindow):
         self.nav.setStyleSheet("QListWidget { font-size: 11pt; border: none; background: #f1f3f5; }"
                                "QListWidget::item { padding: 8px 10px; }"
                                "QListWidget::item:selected { background: #1f6feb; color: white; }")
-        for key, label, _cls in VIEWS:
+        for key, label, _cls, _kind in VIEWS:
             if key in self.keys:
                 item = QListWidgetItem(label)
                 item.setData(Qt.ItemDataRole.UserRole, key)
@@ -118,7 +122,7 @@ class MainWindow(QMainWindow):
         record.addAction(refresh)
         view = bar.addMenu("&View")
         for n, key in enumerate(self.keys):
-            label = next(lbl for k, lbl, _c in VIEWS if k == key)
+            label = next(lbl for k, lbl, _c, _v in VIEWS if k == key)
             act = QAction(label, self)
             act.setShortcut(QKeySequence(f"Ctrl+{n + 1}"))
             act.triggered.connect(lambda _c=False, k=key: self.show_view(k))
@@ -137,9 +141,7 @@ class MainWindow(QMainWindow):
             found = importlib.util.find_spec("desktop_audit.reports") is not None
         except (ImportError, ValueError):
             found = False
-        from desktop_audit.domain import permissions
-
-        allowed, reason = permissions.can(self.actor, "export_pack")
+        allowed, reason = records.of(SITE.name).can(self.actor, "export_pack")
         self.export_pack_action.setEnabled(found and allowed)
         self.export_pack_action.setToolTip(reason if not allowed else
                                            ("" if found else "evidence packs are not available in "
@@ -179,16 +181,19 @@ class MainWindow(QMainWindow):
 
         def work(_p: Any, _c: Any) -> tuple[int, str | None, bool | None]:
             from desktop_audit.errors import AuditError
-            from desktop_audit.sync import status
+            from desktop_audit.store import sync_state
 
             if live is not None:
                 try:  # back online after a drop: pull what was missed, subscribe again
                     live.keep_alive()
                 except (AuditError, OSError, ValueError):
                     pass
-            s = status.sync_status(db)
-            online = status.is_online(db) if s.settings.server else None
-            return s.pending, s.last_sync_at, online
+            online = None
+            if db.meta("sync_server"):  # the sync itself is loaded only when a server is set
+                from desktop_audit.sync import status
+
+                online = status.is_online(db)
+            return sync_state.pending_total(db), db.meta("sync_last_at"), online
 
         task = Task(work, db=db, parent=self)
         task.succeeded.connect(self._show_sync_status)
@@ -220,15 +225,15 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ views
     def view(self, key: str) -> QWidget:
         if key not in self.views:
-            cls = next(c for k, _l, c in VIEWS if k == key)
+            cls, kind = next((c, v) for k, _l, c, v in VIEWS if k == key)
             widget: QWidget
-            if cls is None:
+            if kind == "dashboard":
                 from desktop_audit.ui.views.dashboard import Dashboard
 
                 widget = Dashboard(self.db, self.actor)
                 widget.navigate.connect(self.navigate)
                 widget.open_record.connect(self.open_record)
-            elif cls == "AuditTrailEvent":
+            elif kind == "trail":
                 from desktop_audit.ui.views.trail_view import TrailView
 
                 widget = TrailView(self.db, self.actor, settings=self.settings)
@@ -236,7 +241,7 @@ class MainWindow(QMainWindow):
             else:
                 from desktop_audit.ui.views.list_view import ListView
 
-                widget = ListView(self.db, self.actor, BY_NAME[cls], settings=self.settings)
+                widget = ListView(self.db, self.actor, BY_NAME[cls or ""], settings=self.settings)
                 widget.open_record.connect(self.open_record)
             widget.setObjectName(f"view_{key}")
             self.views[key] = widget
@@ -259,7 +264,7 @@ class MainWindow(QMainWindow):
         return self.keys[self.nav.currentRow()]
 
     def navigate(self, class_name: str, spec: dict[str, Any]) -> None:
-        key = next(k for k, _l, c in VIEWS if c == class_name)
+        key = next(k for k, _l, c, _v in VIEWS if c == class_name)
         widget = self.show_view(key)
         list_view = getattr(widget, "list", widget)
         list_view.set_filter(site=spec.get("site"), quick=spec.get("quick"),
@@ -288,8 +293,9 @@ class MainWindow(QMainWindow):
         defaults = {}
         view = self.list_view()
         site = getattr(getattr(view, "site", None), "currentData", lambda: None)()
-        if site and not object_id:
-            defaults["site"] = site
+        site_field = BY_NAME[class_name].site_field
+        if site and site_field and not object_id:
+            defaults[site_field] = site  # a new record of the site the list shows
         dialog = RecordDialog(self.db, self.actor, BY_NAME[class_name], object_id or None,
                               defaults=defaults, parent=self)
         dialog.setWindowFlag(Qt.WindowType.Window, True)

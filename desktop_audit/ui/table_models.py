@@ -1,21 +1,23 @@
 """Lazy table models over SQLite: rows are read a page at a time (fetchMore); filtering,
-search and sorting are SQL, so a list of 200,000 findings opens as fast as its first page."""
+search and sorting are SQL (store/listing.py), so a list of 200,000 findings opens as fast
+as its first page."""
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from desktop_audit import clock, records
 from desktop_audit.domain.actor import Actor
+from desktop_audit.records.base import RecordType, RowState
 from desktop_audit.schema import ClassDef
-from desktop_audit.services import common, engine
+from desktop_audit.services import common
+from desktop_audit.store import listing
+from desktop_audit.store.listing import Column, ListQuery, columns
 from desktop_audit.ui import format as fmt
-from desktop_audit.ui.listing import Column, ListQuery, columns
 
 PAGE = 256
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -31,68 +33,39 @@ RED = QColor("#f8d7da")
 AMBER = QColor("#fff3cd")
 GREEN = QColor("#d1e7dd")
 GREY = QColor("#6c757d")
-
+# A row state's tone as a background; grey is a foreground (greyed-out text) instead.
+BACKGROUNDS = {"red": RED, "amber": AMBER, "green": GREEN}
 
 SEARCH_BUDGET = 0.012  # seconds the index-ordered plan may take before the scan plan is used
-CHECK_EVERY = 20_000  # SQLite VM steps between two looks at the clock
 
 
-def _with_budget(db: Any, sql: str, params: list[Any], budget: float) -> list[Any] | None:
-    """Run a query, giving up (None) after *budget* seconds."""
-    conn = db.handle.connection()
-    deadline = time.perf_counter() + budget
-    conn.set_progress_handler(lambda: 1 if time.perf_counter() > deadline else 0, CHECK_EVERY)
-    try:
-        return conn.execute(sql, params).fetchall()
-    except sqlite3.OperationalError as exc:
-        if "interrupt" in str(exc).lower():
-            return None
-        raise
-    finally:
-        conn.set_progress_handler(None, 0)
+def tone_colours(state: RowState) -> tuple[QColor | None, QColor | None]:
+    """(background, foreground) of a row in this state."""
+    return BACKGROUNDS.get(state.tone or ""), (GREY if state.tone == "grey" else None)
 
 
-def row_state(class_name: str, row: dict[str, Any], today: str) -> tuple[QColor | None, str]:
-    """The background a row gets and the words that explain it (the tooltip)."""
-    if class_name == "AuditFinding":
-        if row.get("closed"):
-            return None, "closed"
-        due = row.get("dueDate")
-        if due and due < today:
-            return RED, "open and past its due date"
-        if row.get("severity") == "major_nc":
-            return AMBER, "open major nonconformity"
-        return None, "open"
-    if class_name == "LegalRegisterEntry":
-        if row.get("complianceStatus") == "non_compliant":
-            return RED, "non-compliant"
-        due = row.get("dueDate")
-        if due and due < today:
-            return AMBER, "evaluation overdue"
-        if row.get("complianceStatus") == "compliant":
-            return GREEN, "compliant"
-        return None, ""
-    if class_name == "AspectImpactLog":
-        if row.get("significant"):
-            return (RED if row.get("impactRating") == "critical" else AMBER), "significant aspect"
-        return None, ""
-    if class_name == "SpillKitLog":
-        if row.get("inspectionStatus") == "fail":
-            return RED, "failed inspection"
-        if row.get("replenishmentNeeded") or row.get("inspectionStatus") == "needs_attention":
-            return AMBER, "needs attention or replenishment"
-        return None, ""
-    if class_name == "AuditReview":
-        if row.get("reviewStatus") == "approved":
-            return GREEN, "approved"
-        if row.get("reviewStatus") == "completed":
-            return AMBER, "completed, awaiting approval"
-        return None, ""
-    if class_name == "AuditTrailEvent" and row.get("action") == "login_failed":
-        return AMBER, "failed login"
-    if class_name in ("User", "AuditSite") and row.get("active") is False:
-        return None, "inactive"
-    return None, ""
+class SiteDays:
+    """Today at each site (read once per refresh): a record's dates are dates at its site."""
+
+    def __init__(self, zones: dict[str, str | None]) -> None:
+        self.zones = zones
+        self._days: dict[str | None, date] = {}
+
+    def today(self, site_id: str | None) -> date:
+        zone = self.zones.get(site_id or "")
+        day = self._days.get(zone)
+        if day is None:
+            day = self._days[zone] = clock.today(zone)
+        return day
+
+    @classmethod
+    def of(cls, db: Any) -> SiteDays:
+        return cls(listing.site_zones(db))
+
+
+def row_state(rt: RecordType, record: dict[str, Any], days: SiteDays) -> RowState:
+    """How the record reads in a list, with today taken at its site."""
+    return rt.row_state(record, days.today(rt.site_of(record)))
 
 
 class RecordTableModel(QAbstractTableModel):
@@ -106,20 +79,18 @@ class RecordTableModel(QAbstractTableModel):
         self.db = db
         self.actor = actor
         self.cdef = cdef
+        self.rt = records.of(cdef.name)
         self.page = page
         self.cols: list[Column] = columns(cdef)
         self.names = fmt.Names(db)
         visible = None if actor.is_admin else common.visible_site_ids(db, actor)
-        self.query = ListQuery(cdef, visible_sites=visible)
-        if cdef.name == "User":
-            self.query.visible_sites = None
+        self.days = SiteDays.of(db)
+        self.query = ListQuery(cdef, visible_sites=visible, zones=self.days.zones)
         self._rows: list[tuple[Any, ...]] = []
         self._done = False
         self._scan = False
         self._scanned_for = ""
         self._scanned_key: tuple[Any, ...] = ()
-        self._today = date.today().isoformat()
-        self._kinds = {c.name: c.field.kind if c.field else "string" for c in self.cols}
         self._field_names = [c.name for c in self.cols]
         self._cache: dict[int, dict[str, Any]] = {}
         self._painted: dict[int, tuple[list[str], Any, Any, str]] = {}
@@ -150,7 +121,8 @@ class RecordTableModel(QAbstractTableModel):
         self.beginResetModel()
         if names:
             self.names.reload(self.db)
-        self._today = date.today().isoformat()
+        self.days = SiteDays.of(self.db)  # a new site, a changed zone, a new day
+        self.query.zones = self.days.zones
         self._rows = []
         self._cache = {}
         self._painted = {}
@@ -168,17 +140,16 @@ class RecordTableModel(QAbstractTableModel):
         narrower = bool(self._scanned_for) and search.startswith(self._scanned_for) and \
             self._scanned_key == self._plan_key()
         self._scan = bool(search) and narrower
-        sql, params = self.query.select(self._field_names, self.page, 0, scan=self._scan)
         rows = None
         if search and not self._scan:
-            rows = _with_budget(self.db, sql, params, SEARCH_BUDGET)
-            if rows is None:
-                self._scan = True
-                sql, params = self.query.select(self._field_names, self.page, 0, scan=True)
+            rows = listing.page(self.db, self.query, self._field_names, self.page,
+                                budget=SEARCH_BUDGET)
+            self._scan = rows is None
         self._scanned_for = search if self._scan else ""
         self._scanned_key = self._plan_key()
         if rows is None:
-            rows = self.db.execute(sql, params).fetchall()
+            rows = listing.page(self.db, self.query, self._field_names, self.page,
+                                scan=self._scan) or []
         self._rows.extend(rows)
         if len(rows) < self.page:
             self._done = True
@@ -188,8 +159,6 @@ class RecordTableModel(QAbstractTableModel):
         q = self.query
         return (q.site, q.quick, tuple(sorted(q.equals.items())), q.sort, q.descending)
 
-    def count_query(self) -> tuple[str, list[Any]]:
-        return self.query.count()
 
     # ---------------------------------------------------------------- Qt model
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
@@ -204,9 +173,8 @@ class RecordTableModel(QAbstractTableModel):
     def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid() or self._done:
             return
-        sql, params = self.query.select(self._field_names, self.page, len(self._rows),
-                                        scan=self._scan)
-        rows = self.db.execute(sql, params).fetchall()
+        rows = listing.page(self.db, self.query, self._field_names, self.page, len(self._rows),
+                            scan=self._scan) or []
         if len(rows) < self.page:
             self._done = True
         if rows:
@@ -232,10 +200,7 @@ class RecordTableModel(QAbstractTableModel):
         cached = self._cache.get(row)
         if cached is not None:
             return cached
-        raw = self._rows[row]
-        out: dict[str, Any] = {"objectId": raw[0]}
-        for name, value in zip(self._field_names, raw[1:], strict=True):
-            out[name] = engine.from_db(self._kinds[name], value)
+        out = listing.decode(self.cdef, self._field_names, self._rows[row])
         if len(self._cache) > 2048:
             self._cache.clear()
         self._cache[row] = out
@@ -271,10 +236,10 @@ class RecordTableModel(QAbstractTableModel):
                 texts.append("all sites (admin)")
             else:
                 texts.append(fmt.display(col.field, value, self.names))
-        colour, why = row_state(self.cdef.name, rec, self._today)
-        grey = (self.cdef.name == "AuditFinding" and rec.get("closed")) or rec.get("active") is False
-        out = (texts, QBrush(colour) if colour is not None else None,
-               QBrush(GREY) if grey else None, why)
+        state = row_state(self.rt, rec, self.days)
+        background, foreground = tone_colours(state)
+        out = (texts, QBrush(background) if background is not None else None,
+               QBrush(foreground) if foreground is not None else None, state.why)
         if len(self._painted) > 4096:
             self._painted.clear()
         self._painted[row] = out

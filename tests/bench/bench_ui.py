@@ -206,12 +206,12 @@ def build(path: Path) -> None:
 
 def _spec(path: Path) -> dict[str, Any]:
     from desktop_audit.schema import FINDING
-    from desktop_audit.ui.listing import ListQuery, columns, search_fields
+    from desktop_audit.store.listing import ListQuery, columns
 
     q = ListQuery(FINDING)
     where, _ = q.where()
     return {"cols": ["objectId", *(c.name for c in columns(FINDING))], "where": where,
-            "order": q.order_by(), "search": search_fields(FINDING)}
+            "order": q.order_by(), "search": q.rt.search_fields()}
 
 
 def _child(code: str, db: Path, typed: str, spec: dict[str, Any]) -> tuple[float, dict[str, Any]]:

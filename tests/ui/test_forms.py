@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from desktop_audit import config, services
-from desktop_audit.domain import rules
+from desktop_audit.records.legal import next_due
 from desktop_audit.schema import BY_NAME
 from desktop_audit.store import rows
 from desktop_audit.ui.dialogs import workflows as wf
@@ -27,8 +28,8 @@ def form(qtbot: QtBot, w: World, role: str, cls: str, oid: str | None = None,
     return dialog
 
 
-def count(w: World, table: str) -> int:
-    return w.db.execute(f'SELECT COUNT(*) FROM "{table}" WHERE "deletedAt" IS NULL').fetchone()[0]
+def count(w: World, cls: str) -> int:
+    return rows.count(w.db, BY_NAME[cls])
 
 
 def test_create_an_aspect_and_watch_the_risk_derive_live(qtbot: QtBot, world: World) -> None:
@@ -63,14 +64,14 @@ def test_a_required_number_left_blank_is_reported_at_its_field(qtbot: QtBot, wor
     e["severity"].set_value(2)
     dlg.save_button.click()
     assert dlg.object_id is None
-    assert count(world, "aspect_impact_log") == 0
+    assert count(world, "AspectImpactLog") == 0
     assert dlg.errors["likelihood"].isVisible()
     assert dlg.errors["likelihood"].text() == "Is required"
     assert "likelihood" in dlg.banner.text()
     e["likelihood"].set_value(3)
     assert not dlg.errors["likelihood"].isVisible()
     dlg.save_button.click()
-    assert count(world, "aspect_impact_log") == 1
+    assert count(world, "AspectImpactLog") == 1
 
 
 def test_edit_a_legal_entry_and_see_it_in_the_history(qtbot: QtBot, world: World) -> None:
@@ -115,7 +116,7 @@ def test_field_staff_may_raise_observations_only(qtbot: QtBot, world: World) -> 
 def test_a_coordinator_cannot_close_or_approve(qtbot: QtBot, world: World) -> None:
     oid = add_finding(world)
     dlg = form(qtbot, world, "coordinator", "AuditFinding", oid)
-    button = dlg.findChild(type(dlg.save_button), "action_close_finding")
+    button = dlg.workflow_button("close")
     assert button is not None and not button.isEnabled()
     assert "a coordinator may not close findings" in button.toolTip()
 
@@ -170,7 +171,7 @@ def test_record_a_legal_evaluation_moves_the_due_date(qtbot: QtBot, world: World
     dlg = wf.EvaluationDialog(world.db, world.coordinator, entry)
     qtbot.addWidget(dlg)
     dlg.status.setCurrentIndex(dlg.status.findData("compliant"))
-    expected = rules.next_due(date.today(), "annual").isoformat()
+    expected = next_due(date.today(), "annual").isoformat()
     assert expected in dlg.next_label.text()
     dlg.submit()
     after = rows.load(world.db, BY_NAME["LegalRegisterEntry"], oid)
@@ -185,10 +186,10 @@ def test_approve_a_completed_review(qtbot: QtBot, world: World) -> None:
                                leadAuditor=world.auditor.id, scope="Waste")
     services.update_review(world.db, world.admin, rid, reviewStatus="completed")
     coord = form(qtbot, world, "coordinator", "AuditReview", rid)
-    button = coord.findChild(type(coord.save_button), "action_approve")
+    button = coord.workflow_button("approve")
     assert not button.isEnabled() and "may not approve" in button.toolTip()
     mgr = form(qtbot, world, "manager", "AuditReview", rid)
-    assert mgr.findChild(type(mgr.save_button), "action_approve").isEnabled()
+    assert mgr.workflow_button("approve").isEnabled()
     dlg = wf.ApproveDialog(world.db, world.manager, mgr.record)
     qtbot.addWidget(dlg)
     dlg.summary.setPlainText("Programme on track")
@@ -312,3 +313,131 @@ def test_photos_can_be_dropped_on_the_record(qtbot: QtBot, world: World) -> None
     panel.dropEvent(event)
     assert panel.list.count() == 1
     assert panel.list.item(0).text() == photo.name
+
+
+@pytest.mark.parametrize(("keep", "typed", "how", "after"), [
+    ("mine", None, "kept this laptop's value 'Fit a padlock' (the server had 'Weld the valve "
+     "shut')", "(unchanged)"),
+    ("theirs", None, "kept the server's value 'Weld the valve shut' (this laptop had 'Fit a "
+     "padlock')", "Weld the valve shut"),
+    ("edit", "Padlock and sign", "typed a new value 'Padlock and sign' (this laptop had 'Fit a "
+     "padlock', the server had 'Weld the valve shut')", "Padlock and sign"),
+])
+def test_a_settled_conflict_says_which_value_stands(qtbot: QtBot, world: World, keep: str,
+                                                    typed: str | None, how: str,
+                                                    after: str) -> None:
+    from desktop_audit.store import sync_state
+
+    fid = add_finding(world)
+    services.update_finding(world.db, world.admin, fid, correctiveAction="Fit a padlock")
+    # What a sync records when the same field changed on this laptop and on the server.
+    sync_state.record_conflict(world.db, "AuditFinding", fid, "correctiveAction", "Fit a padlock",
+                               "Weld the valve shut", "Label the drums", "2026-11-27T10:00:00.000Z")
+    conflict = sync_state.conflicts(world.db)[0]
+    services.resolve_conflict(world.db, world.manager, conflict.id, keep, typed)
+    dlg = form(qtbot, world, "manager", "AuditFinding", fid)
+    assert dlg.history is not None
+    tree = dlg.history.tree
+    last = tree.topLevelItem(tree.topLevelItemCount() - 1)
+    assert last.text(2) == "Conflict resolved" and last.text(1) == "manager"
+    lines = [last.child(i) for i in range(last.childCount())]
+    assert len(lines) == 1  # the settled field, and no "conflict" pseudo-field
+    line = lines[0]
+    assert line.text(2) == f"Conflict on Corrective action settled: {how}"
+    assert (line.text(3), line.text(4)) == ("Fit a padlock", after)
+    record = rows.load(world.db, BY_NAME["AuditFinding"], fid)
+    assert record["correctiveAction"] == {"mine": "Fit a padlock", "theirs": "Weld the valve shut",
+                                          "edit": typed}[keep]
+
+
+def test_a_new_site_starts_in_the_laptops_time_zone_and_a_wrong_zone_is_refused(
+        qtbot: QtBot, world: World) -> None:
+    from desktop_audit import clock
+    from desktop_audit.ui.widgets.editors import ZoneEditor
+
+    dlg = form(qtbot, world, "admin", "AuditSite")
+    zone = dlg.editors["timeZone"]
+    assert isinstance(zone, ZoneEditor) and zone.value() == clock.local_zone_name()
+    assert zone.combo.completer().completionCount() > 300  # every IANA zone is offered
+    for name, value in (("siteCode", "TZ-01"), ("siteName", "Tokyo yard"), ("region", "Kanto"),
+                        ("siteOwner", world.manager.id)):
+        dlg.editors[name].set_value(value)
+    zone.set_value("Asia/Tokio")
+    assert dlg.errors["timeZone"].isVisible()  # said while typing, by the site's own check
+    assert "is not a time zone" in dlg.errors["timeZone"].text()
+    dlg.save_button.click()
+    assert dlg.object_id is None
+    zone.set_value("Asia/Tokyo")
+    assert not dlg.errors["timeZone"].isVisible()
+    dlg.save_button.click()
+    assert rows.load(world.db, BY_NAME["AuditSite"], dlg.object_id)["timeZone"] == "Asia/Tokyo"
+
+
+def test_every_problem_is_shown_at_its_field(qtbot: QtBot, world: World) -> None:
+    dlg = form(qtbot, world, "coordinator", "AspectImpactLog")
+    dlg.editors["site"].set_value(world.site_a)
+    dlg.save_button.click()
+    shown = {name for name, label in dlg.errors.items() if label.isVisible()}
+    assert {"aspectCategory", "aspectDescription", "impact", "likelihood", "severity"} <= shown
+    assert dlg.banner.text().startswith("Not saved: ") and "impact: is required" in dlg.banner.text()
+
+
+def test_when_an_entry_was_logged_is_not_edited_afterwards(qtbot: QtBot, world: World) -> None:
+    from desktop_audit.ui.widgets.editors import DateTimeEditor, ReadOnlyEditor
+
+    new = form(qtbot, world, "coordinator", "AspectImpactLog")
+    assert isinstance(new.editors["loggedAt"], DateTimeEditor)
+    oid = add_aspect(world)
+    existing = RecordDialog(world.db, world.coordinator, BY_NAME["AspectImpactLog"], oid)
+    qtbot.addWidget(existing)  # not shown: closing it asks nothing
+    assert isinstance(existing.editors["loggedAt"], ReadOnlyEditor)
+    existing.editors["impact"].set_value("Soil")
+    assert existing.values() == {"impact": "Soil"}
+
+
+def test_an_admin_deletes_a_photo_and_others_are_not_offered_it(qtbot: QtBot, world: World) -> None:
+    oid = add_finding(world)
+    photo = next(config.asset_path("demo_photos").glob("*.jpg"))
+    services.add_evidence(world.db, world.admin, parentClass="AuditFinding", parentId=oid,
+                         path=photo)
+    auditor = form(qtbot, world, "auditor", "AuditFinding", oid).evidence
+    assert auditor is not None and auditor.caption_button.isEnabled()
+    assert auditor.delete_button.isHidden()
+    admin = form(qtbot, world, "admin", "AuditFinding", oid).evidence
+    assert admin is not None and admin.delete_button.isEnabled()
+    admin.delete_photo(admin.current_photo()["objectId"])
+    assert admin.list.count() == 0
+
+
+def test_a_finding_raised_from_a_review_is_about_it(qtbot: QtBot, world: World) -> None:
+    rid = services.plan_review(world.db, world.admin, site=world.site_a,
+                               auditDate=date.today().isoformat(), leadAuditor=world.auditor.id)
+    review = form(qtbot, world, "auditor", "AuditReview", rid)
+    assert wf.finding_about(review) == {"site": world.site_a, "logType": "review",
+                                        "sourceId": rid, "review": rid}
+    button = review.workflow_button("raise_finding")
+    assert button is not None and button.isEnabled()
+    raised = wf.open_form(review, "AuditFinding", defaults=wf.finding_about(review))
+    qtbot.addWidget(raised)
+    assert raised.editors["sourceId"].value() == rid and raised.editors["review"].value() == rid
+    assert "Review " in raised.editors["sourceId"].combo.currentText()
+    raised.editors["severity"].set_value("observation")
+    raised.editors["description"].set_value("No waste register")
+    raised.editors["correctiveAction"].set_value("Start one")
+    assert raised.save()
+    saved = rows.load(world.db, BY_NAME["AuditFinding"], raised.object_id)
+    assert (saved["logType"], saved["sourceId"], saved["review"]) == ("review", rid, rid)
+
+
+def test_the_close_checklist_links_to_the_record_that_must_change(qtbot: QtBot,
+                                                                  world: World) -> None:
+    aspect = add_aspect(world, status="open")
+    oid = add_finding(world, logType="aspect", sourceId=aspect, rootCause="No procedure",
+                      verificationNote="Checked")
+    dlg = wf.CloseFindingDialog(world.db, world.manager,
+                                rows.load(world.db, BY_NAME["AuditFinding"], oid))
+    qtbot.addWidget(dlg)
+    assert f"href='AspectImpactLog/{aspect}'" in dlg.rules.text()
+    with qtbot.waitSignal(dlg.open_record) as opened:
+        dlg.rules.linkActivated.emit(f"AspectImpactLog/{aspect}")
+    assert opened.args == ["AspectImpactLog", aspect]

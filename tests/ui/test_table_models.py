@@ -98,6 +98,7 @@ def test_a_new_record_appears_after_refresh_and_deleted_ones_do_not(world: World
 
 def test_a_search_that_outruns_its_budget_gives_the_same_rows_by_a_scan(
         world: World, monkeypatch) -> None:  # noqa: ANN001
+    from desktop_audit.store import listing
     from desktop_audit.ui import table_models
 
     for n in range(30):
@@ -107,7 +108,7 @@ def test_a_search_that_outruns_its_budget_gives_the_same_rows_by_a_scan(
     while fast.canFetchMore(QModelIndex()):
         fast.fetchMore(QModelIndex())
     monkeypatch.setattr(table_models, "SEARCH_BUDGET", -1.0)  # every index walk is interrupted
-    monkeypatch.setattr(table_models, "CHECK_EVERY", 1)
+    monkeypatch.setattr(listing, "CHECK_EVERY", 1)
     scanned = RecordTableModel(world.db, world.admin, BY_NAME["AuditFinding"], page=4)
     scanned.set_search("valve")
     assert scanned._scan
@@ -115,3 +116,21 @@ def test_a_search_that_outruns_its_budget_gives_the_same_rows_by_a_scan(
         scanned.fetchMore(QModelIndex())
     assert scanned.rowCount() == fast.rowCount() == 10
     assert [scanned.object_id(r) for r in range(10)] == [fast.object_id(r) for r in range(10)]
+
+
+def test_a_closed_finding_reads_grey_and_an_overdue_one_red(world: World) -> None:
+    from desktop_audit.ui.table_models import GREY
+
+    late = add_finding(world, text="Late", due_in=-2)
+    done = add_finding(world, text="Done")
+    services.close_finding(world.db, world.admin, done, verificationNote="Checked",
+                           rootCause="No procedure")
+    model = RecordTableModel(world.db, world.admin, BY_NAME["AuditFinding"])
+    model.refresh()
+    row = {model.object_id(r): r for r in range(model.rowCount())}
+    closed = model.index(row[done], 0)
+    assert model.data(closed, Qt.ItemDataRole.ForegroundRole).color() == GREY
+    assert model.data(closed, Qt.ItemDataRole.BackgroundRole) is None
+    overdue = model.index(row[late], 0)
+    assert model.data(overdue, Qt.ItemDataRole.BackgroundRole).color() == RED
+    assert "past its due date" in model.data(overdue, Qt.ItemDataRole.ToolTipRole)

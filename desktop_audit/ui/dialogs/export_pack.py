@@ -27,8 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_audit import clock, services
+from desktop_audit import clock, records, services
 from desktop_audit.domain.actor import Actor
+from desktop_audit.schema import REVIEW, SITE
+from desktop_audit.store import rows
 from desktop_audit.ui import format as fmt
 from desktop_audit.ui.tasks import Task
 
@@ -52,11 +54,9 @@ class ExportPackDialog(QDialog):
         box = QVBoxLayout(self)
         form = QFormLayout()
         self.site = QComboBox()
-        visible = set(services.visible_site_ids(db, actor))
-        for oid, code, name in db.execute('SELECT "objectId", "siteCode", "siteName" FROM audit_site '
-                                          'WHERE "deletedAt" IS NULL ORDER BY "siteCode"'):
-            if oid in visible:
-                self.site.addItem(f"{code} – {name}", oid)
+        sites = records.of(SITE.name)
+        for one in services.visible_sites(db, actor):
+            self.site.addItem(sites.choice_label(one), one["objectId"])
         if site:
             self.site.setCurrentIndex(max(self.site.findData(site), 0))
         self.site.currentIndexChanged.connect(lambda _i: self._site_changed())
@@ -122,9 +122,9 @@ class ExportPackDialog(QDialog):
         self.review.clear()
         self.review.addItem("No review (the pack is marked DRAFT)", None)
         if site:
-            for oid, when, status in self.db.execute(
-                    'SELECT "objectId", "auditDate", "reviewStatus" FROM audit_review WHERE '
-                    '"site" = ? AND "deletedAt" IS NULL ORDER BY "auditDate" DESC', (site,)):
+            for review in rows.pick(self.db, REVIEW, ("auditDate", "reviewStatus"),
+                                    {"site": site}, order=["-auditDate"]):
+                oid, when, status = review["objectId"], review["auditDate"], review["reviewStatus"]
                 self.review.addItem(f"Review of {when} ({fmt.enum_text(status).lower()})", oid)
                 self.review.setItemData(self.review.count() - 1, status, Qt.ItemDataRole.UserRole + 1)
             approved = [i for i in range(self.review.count())

@@ -25,51 +25,46 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_audit import clock, services
-from desktop_audit.domain import permissions, rules
+from desktop_audit import clock, records, services
 from desktop_audit.domain.actor import Actor
+from desktop_audit.domain.values import coerce
 from desktop_audit.errors import AuditError, ValidationError
-from desktop_audit.schema import BY_NAME, LOG_TYPE_CLASS, ClassDef, Field
-from desktop_audit.services import engine
-from desktop_audit.ui import actions
+from desktop_audit.records.base import RecordType
+from desktop_audit.schema import ClassDef, Field
+from desktop_audit.services.unit_of_work import UnitOfWork
+from desktop_audit.store import rows
 from desktop_audit.ui import format as fmt
+from desktop_audit.ui.table_models import GREY, SiteDays, row_state, tone_colours
 from desktop_audit.ui.widgets import editors as ed
 from desktop_audit.ui.widgets.evidence import EvidencePanel
 from desktop_audit.ui.widgets.history import HistoryPanel
 
 ERROR_STYLE = "color: #b02a37; font-size: 90%;"
-# The log-type record a finding points at, as a readable one-liner.
-SOURCE_LABEL = {
-    "AspectImpactLog": ('"aspectDescription", "riskRating"', lambda r: f"{r[1]} (risk {r[2]})"),
-    "SpillKitLog": ('"kitTag", "lastCheckedAt", "inspectionStatus"',
-                    lambda r: f"{r[1]} · {fmt.local_datetime(r[2])} · {fmt.enum_text(r[3])}"),
-    "LegalRegisterEntry": ('"referenceCode", "requirementTitle"', lambda r: f"{r[1]} – {r[2]}"),
-    "AuditReview": ('"auditDate", "reviewStatus"',
-                    lambda r: f"Review {r[1]} ({fmt.enum_text(r[2])})"),
-}
+CHOICES = 500  # records a drop-down of a site's records offers (the latest changed first)
 
 
-def pointer_choices(db: Any, actor: Actor, target: str | None, site: str | None = None
+def pointer_choices(db: Any, actor: Actor, target: RecordType, site: str | None
                     ) -> list[tuple[str, str]]:
-    if target == "AuditSite":
-        visible = services.visible_site_ids(db, actor)
-        rows = db.execute('SELECT "objectId", "siteCode", "siteName" FROM audit_site '
-                          'WHERE "deletedAt" IS NULL ORDER BY "siteCode"').fetchall()
-        return [(f"{r[1]} – {r[2]}", r[0]) for r in rows if r[0] in visible]
-    if target == "User":
-        rows = db.execute('SELECT "objectId", "username", "fullName", "role" FROM "user" '
-                          'WHERE "deletedAt" IS NULL AND "active" = 1 '
-                          'ORDER BY coalesce("fullName", "username")').fetchall()
-        return [(f"{r[2] or r[1]} ({fmt.enum_text(r[3]).lower()})", r[0]) for r in rows]
-    if target in SOURCE_LABEL:
-        cols, label = SOURCE_LABEL[target]
+    """What a drop-down naming a record of *target* offers: the live records the actor may
+    see (the form's site's, when the target is kept per site), labelled as the type says."""
+    names = [*target.choice_columns, *target.choice_where]
+    where = dict(target.choice_where)
+
+    def pick(order: list[str], limit: int | None) -> list[dict[str, Any]]:
+        if not target.choice_columns:  # a label that reads the whole record
+            return rows.select(db, target.cdef, where, order=order, limit=limit)
+        return rows.pick(db, target.cdef, names, where, order=order, limit=limit)
+
+    if target.site_scoped:
         if not site:
             return []
-        rows = db.execute(f'SELECT "objectId", {cols} FROM "{BY_NAME[target].table}" '
-                          'WHERE "deletedAt" IS NULL AND "site" = ? ORDER BY "updatedAt" DESC '
-                          'LIMIT 500', (site,)).fetchall()
-        return [(label(r)[:90], r[0]) for r in rows]
-    return []
+        where[target.cdef.site_field or "site"] = site
+        found = pick(["-updatedAt"], CHOICES)
+    else:
+        found = [r for r in pick([], None)
+                 if target.site_of(r) is None or actor.sees_site(target.site_of(r))]
+        found.sort(key=lambda r: target.choice_label(r).casefold())
+    return [(target.choice_label(r)[:90], r["objectId"]) for r in found]
 
 
 class RecordDialog(QDialog):
@@ -83,12 +78,16 @@ class RecordDialog(QDialog):
         self.db = db
         self.actor = actor
         self.cdef = cdef
+        self.rt = records.of(cdef.name)
         self.object_id = object_id
         self.record: dict[str, Any] = {}
         self.names = fmt.Names(db)
         self.editors: dict[str, ed.Editor] = {}
         self.errors: dict[str, QLabel] = {}
         self.password: QLineEdit | None = None
+        self.read_only = False
+        self._dirty = False
+        self._hinted: set[str] = set()  # fields showing a live hint (not a save's refusal)
         self.setModal(False)
         self.resize(760, 720)
 
@@ -119,11 +118,10 @@ class RecordDialog(QDialog):
 
         self.evidence: EvidencePanel | None = None
         self.history: HistoryPanel | None = None
-        if cdef.name in ("AuditSite", "AspectImpactLog", "SpillKitLog", "LegalRegisterEntry",
-                         "AuditReview", "AuditFinding"):
+        if self.rt.has_photos:
             self.evidence = EvidencePanel(db, actor, cdef.name)
             self.tabs.addTab(self.evidence, "Photos")
-        if cdef.name != "AuditTrailEvent":
+        if not cdef.append_only:  # an append-only event has no history of its own
             self.history = HistoryPanel(db, cdef.name, self.names)
             self.tabs.addTab(self.history, "History")
 
@@ -157,103 +155,85 @@ class RecordDialog(QDialog):
         return out
 
     def _editable(self, f: Field) -> bool:
-        if f.derived or f.system:
+        rt = self.rt
+        if f.derived or f.system or f.name not in rt.editable_fields:
             return False
-        if self.cdef.name == "AspectImpactLog" and f.name == "loggedAt":
-            return self.object_id is None
-        return True
+        # Set when the record is made (loggedAt), or changed by its own action (a user's sites).
+        return self.object_id is None or (f.name not in rt.fixed_after_create
+                                          and f.name not in rt.workflow_fields)
 
     def _make_editor(self, f: Field) -> ed.Editor:
         if not self._editable(f):
             return ed.ReadOnlyEditor(f, self.names)
-        if f.name == "sourceId" and self.cdef.name == "AuditFinding":
-            return ed.ChoiceEditor(f, [], blank=True)
+        if f.kind == "pointer" or f.name in self.rt.dynamic_pointers:
+            return ed.ChoiceEditor(f, [], blank=True)  # choices follow the site (and source)
+        if f.name == self.rt.zone_field:
+            return ed.ZoneEditor(f)
         if f.kind == "enum":
             blank = not f.required or (self.object_id is None and f.default is None)
             return ed.ChoiceEditor(f, [(fmt.enum_text(c), c) for c in f.choices], blank=blank)
-        if f.kind == "pointer":
-            return ed.ChoiceEditor(f, [], blank=True)
         if f.kind == "pointer_list":
-            return ed.ChecklistEditor(f, pointer_choices(self.db, self.actor, f.target),
-                                      free_text=False)
+            target = self.rt.pointer_type(f.name, {})
+            choices = pointer_choices(self.db, self.actor, target, None) if target else []
+            return ed.ChecklistEditor(f, choices, free_text=False)
         if f.kind == "string_list":
             if f.suggestions:
                 return ed.ChecklistEditor(f, [(s, s) for s in f.suggestions], free_text=True)
             return ed.ListLineEditor(f)
-        if f.kind == "text":
-            return ed.TextEditor(f)
-        if f.kind == "int":
-            return ed.IntEditor(f)
-        if f.kind == "bool":
-            return ed.BoolEditor(f)
-        if f.kind == "date":
-            return ed.DateEditor(f)
-        if f.kind == "datetime":
-            return ed.DateTimeEditor(f)
-        return ed.LineEditor(f)
+        simple: dict[str, type[ed.Editor]] = {
+            "text": ed.TextEditor, "int": ed.IntEditor, "bool": ed.BoolEditor,
+            "date": ed.DateEditor, "datetime": ed.DateTimeEditor}
+        return simple.get(f.kind, ed.LineEditor)(f)
+
+    def _error_label(self, name: str) -> QLabel:
+        error = QLabel()
+        error.setStyleSheet(ERROR_STYLE)
+        error.setWordWrap(True)
+        error.setVisible(False)
+        error.setObjectName(f"error_{name}")
+        self.errors[name] = error
+        return error
+
+    def _add_row(self, label: QLabel, widget: QWidget, name: str) -> None:
+        cell = QWidget()
+        box = QVBoxLayout(cell)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        box.addWidget(widget)
+        box.addWidget(self._error_label(name))
+        self.form.addRow(label, cell)
 
     def _build_fields(self) -> None:
         for f in self._visible_fields():
             editor = self._make_editor(f)
             editor.setObjectName(f"field_{f.name}")
-            error = QLabel()
-            error.setStyleSheet(ERROR_STYLE)
-            error.setWordWrap(True)
-            error.setVisible(False)
-            error.setObjectName(f"error_{f.name}")
-            cell = QWidget()
-            box = QVBoxLayout(cell)
-            box.setContentsMargins(0, 0, 0, 0)
-            box.setSpacing(2)
-            box.addWidget(editor)
-            box.addWidget(error)
-            label = f.label + (" *" if f.required and self._editable(f) and f.kind != "bool" else "")
-            label_widget = QLabel(label)
+            required = f.required and self._editable(f) and f.kind != "bool"
+            label = QLabel(f.label + (" *" if required else ""))
             if f.help:
-                label_widget.setToolTip(f.help)
+                label.setToolTip(f.help)
                 editor.setToolTip(f.help)
-            self.form.addRow(label_widget, cell)
+            self._add_row(label, editor, f.name)
             self.editors[f.name] = editor
-            self.errors[f.name] = error
             editor.changed.connect(self._on_changed)
-        if self.cdef.name == "User" and self.object_id is None:
-            self.password = QLineEdit()
+        if self.object_id is None and any(f.kind == "secret" for f in self.cdef.fields):
+            self.password = QLineEdit()  # an account: it starts with a password
             self.password.setEchoMode(QLineEdit.EchoMode.Password)
             self.password.setPlaceholderText("at least 8 characters")
-            error = QLabel()
-            error.setStyleSheet(ERROR_STYLE)
-            error.setVisible(False)
-            cell = QWidget()
-            box = QVBoxLayout(cell)
-            box.setContentsMargins(0, 0, 0, 0)
-            box.addWidget(self.password)
-            box.addWidget(error)
-            self.form.addRow(QLabel("Password *"), cell)
-            self.errors["password"] = error
+            self._add_row(QLabel("Password *"), self.password, "password")
 
     # ------------------------------------------------------------------ loading
-    def _pointer_refresh(self) -> None:
-        site = self._site()
-        for name, editor in self.editors.items():
-            f = editor.field
-            if not isinstance(editor, ed.ChoiceEditor):
-                continue
-            if f.kind == "pointer" and f.target in ("AuditSite", "User"):
-                if not getattr(editor, "loaded", False):
-                    editor.set_choices(pointer_choices(self.db, self.actor, f.target))
-                    editor.loaded = True  # type: ignore[attr-defined]
-            elif f.kind == "pointer" and f.target == "AuditReview":
-                editor.set_choices(pointer_choices(self.db, self.actor, "AuditReview", site))
-            elif name == "sourceId":
-                target = LOG_TYPE_CLASS.get(self._value("logType") or "")
-                editor.set_choices(pointer_choices(self.db, self.actor, target, site)
-                                   if target else [])
+    def _lookup(self) -> UnitOfWork:
+        """What the record type reads while it derives and checks (nothing is written)."""
+        return UnitOfWork(self.db, self.actor)
+
+    def _current(self) -> dict[str, Any]:
+        """The record as the form shows it now (typed values as typed)."""
+        values = dict(self.record)
+        values.update({name: editor.value() for name, editor in self.editors.items()})
+        return values
 
     def _site(self) -> str | None:
-        if self.cdef.name == "AuditSite":
-            return self.object_id
-        site_field = self.cdef.site_field
-        return self._value(site_field) if site_field else None
+        return self.rt.site_of(self._current())
 
     def _value(self, name: str | None) -> Any:
         if name is None:
@@ -263,69 +243,70 @@ class RecordDialog(QDialog):
             return editor.value()
         return self.record.get(name)
 
-    def _new_defaults(self) -> dict[str, Any]:
-        actor = self.actor
-        today = clock.today().isoformat()
-        values: dict[str, Any] = {}
-        if self.cdef.site_field:
-            sites = services.visible_site_ids(self.db, actor)
-            values["site"] = sites[0] if len(sites) == 1 else None
-        for f in self.cdef.fields:
-            if f.default is not None:
-                values[f.name] = f.default
-        name = self.cdef.name
-        if name == "AspectImpactLog":
-            values.update(loggedBy=actor.id, loggedAt=clock.now_iso(), actionStatus="open")
-        elif name == "SpillKitLog":
-            values.update(checkedBy=actor.id, lastCheckedAt=clock.now_iso())
-        elif name == "LegalRegisterEntry":
-            values.update(owner=actor.id, complianceStatus="not_assessed", dueDate=today)
-        elif name == "AuditReview":
-            values.update(auditDate=today, reviewStatus="planned")
-            if actor.role == "auditor":
-                values["leadAuditor"] = actor.id
-        elif name == "AuditFinding":
-            values.update(logType="general")
-            if actor.role == "field_staff":
-                values["severity"] = "observation"
-        elif name == "AuditSite":
-            values.update(siteOwner=actor.id if actor.role == "manager" else None)
+    def _choice_inputs(self) -> set[str]:
+        """Fields whose value changes what the drop-downs offer (the site, a source's class)."""
+        return {n for n in (self.cdef.site_field, *self.rt.dynamic_pointers.values()) if n}
+
+    def _pointer_refresh(self) -> None:
+        values = self._current()
+        site = self.rt.site_of(values)
+        for name, editor in self.editors.items():
+            if not isinstance(editor, ed.ChoiceEditor) or editor.field.kind == "enum":
+                continue
+            target = self.rt.pointer_type(name, values)
+            fixed = target is not None and not target.site_scoped and \
+                name not in self.rt.dynamic_pointers
+            if fixed and getattr(editor, "loaded", False):
+                continue
+            editor.set_choices(pointer_choices(self.db, self.actor, target, site) if target
+                               else [])
+            editor.loaded = fixed  # type: ignore[attr-defined]
+
+    def _new_values(self, given: dict[str, Any]) -> dict[str, Any]:
+        """What a new form shows: the record type's prefill at the given (or the only) site,
+        then what the caller gave (the list's site, the record a finding is about)."""
+        site_field = self.cdef.site_field
+        if site_field and given.get(site_field):
+            site_ids = [given[site_field]]
+        else:
+            site_ids = services.visible_site_ids(self.db, self.actor)
+        values = self.rt.prefill(self.actor, self._lookup(), site_ids=site_ids)
+        values.update({k: v for k, v in given.items() if v is not None})
         return values
 
     def _load(self, defaults: dict[str, Any]) -> None:
+        self._dirty = False
         if self.object_id is not None:
-            record = engine.load(self.db, self.cdef, self.object_id)
+            record = rows.load(self.db, self.cdef, self.object_id)
             if record is None:
                 self._show_banner("This record no longer exists.", error=True)
                 record = {}
             self.record = record
-            title = self._title(record)
+            title = self.rt.title(record) or self.object_id
             self.setWindowTitle(f"{self.cdef.label}: {title}")
             self.heading.setText(f"<span style='font-size:13pt; font-weight:600'>{self.cdef.label}"
                                  f"</span>  <span style='color:#495057'>{html.escape(title)}</span>"
                                  f"{self._state_text(record)}")
         else:
-            self.record = {**self._new_defaults(), **{k: v for k, v in defaults.items()
-                                                        if v is not None}}
+            self.record = self._new_values(defaults)
             self.setWindowTitle(f"New {self.cdef.label.lower()}")
             self.heading.setText(f"<span style='font-size:13pt; font-weight:600'>New "
                                  f"{self.cdef.label.lower()}</span>  <span style='color:#6c757d'>"
                                  "fields marked * are required</span>")
         for editor in self.editors.values():
             editor.blockSignals(True)
-        # pointers and sources need their choices before their values
-        for name in ("site", "logType"):
-            if name in self.editors:
-                self.editors[name].set_value(self.record.get(name))
+        # the drop-downs need their choices before their values
+        for name in self._choice_inputs() & self.editors.keys():
+            self.editors[name].set_value(self.record.get(name))
         self._pointer_refresh()
         for name, editor in self.editors.items():
             editor.set_value(self.record.get(name))
         for editor in self.editors.values():
             editor.blockSignals(False)
         self._pointer_refresh()
-        for name in ("review", "sourceId"):
-            if name in self.editors:
-                self.editors[name].set_value(self.record.get(name))
+        for name, editor in self.editors.items():
+            if isinstance(editor, ed.ChoiceEditor) and editor.field.kind != "enum":
+                editor.set_value(self.record.get(name))
         self._apply_permissions()
         self._update_derived()
         if self.evidence is not None:
@@ -336,35 +317,24 @@ class RecordDialog(QDialog):
         self._dirty = False
 
     def _state_text(self, record: dict[str, Any]) -> str:
-        from desktop_audit.ui.table_models import row_state
-
-        colour, why = row_state(self.cdef.name, record, clock.today().isoformat())
-        if not why:
+        state = row_state(self.rt, record, SiteDays.of(self.db))
+        if not state.why:
             return ""
-        bg = colour.name() if colour is not None else "#e9ecef"
-        return f"  <span style='background:{bg}; padding:2px 6px'>&nbsp;{html.escape(why)}&nbsp;</span>"
-
-    def _title(self, record: dict[str, Any]) -> str:
-        key = self.cdef.key
-        if key != "objectId" and record.get(key):
-            return str(record[key])
-        for name in ("kitTag", "aspectDescription", "description", "auditDate"):
-            if record.get(name):
-                text = str(record[name])
-                return text if len(text) < 60 else text[:57] + "…"
-        return self.object_id or ""
+        background, foreground = tone_colours(state)
+        bg = background.name() if background is not None else "#e9ecef"
+        fg = f"; color:{GREY.name()}" if foreground is not None else ""
+        return (f"  <span style='background:{bg}{fg}; padding:2px 6px'>"
+                f"&nbsp;{html.escape(state.why)}&nbsp;</span>")
 
     def _apply_permissions(self) -> None:
         if self.object_id is None:
-            allowed, reason = actions.can_create(self.actor, self.cdef.name)
+            allowed, reason = self.rt.can(self.actor, "create", None, self.record)
         else:
-            allowed, reason = actions.can_edit(self.actor, self.cdef.name, self.record)
+            allowed, reason = self.rt.can(self.actor, "edit", self.record)
         self.read_only = not allowed
-        for f_name, editor in self.editors.items():
+        for editor in self.editors.values():
             if self._editable(editor.field):
                 editor.set_read_only(not allowed)
-            if self.cdef.name == "User" and f_name == "sites" and self.object_id is not None:
-                editor.set_read_only(True)  # through "Assign sites…"
         self.save_button.setEnabled(allowed)
         self.save_button.setToolTip("" if allowed else f"You cannot save: {reason}")
         if not allowed:
@@ -381,10 +351,11 @@ class RecordDialog(QDialog):
         self._dirty = True
         sender = self.sender()
         name = getattr(getattr(sender, "field", None), "name", None)
-        if name in ("site", "logType"):
+        if name in self._choice_inputs():
             self._pointer_refresh()
         if name in self.errors:
             self.errors[name].setVisible(False)
+            self._hinted.discard(name)
         self._update_derived()
 
     def preview(self) -> dict[str, Any]:
@@ -394,17 +365,11 @@ class RecordDialog(QDialog):
             if not self._editable(editor.field):
                 continue
             try:
-                values[name] = rules.coerce(editor.field, editor.value())
+                values[name] = coerce(editor.field, editor.value())
             except ValidationError:
                 values[name] = None
-        threshold = None
-        if self.cdef.name == "AspectImpactLog":
-            site = engine.load(self.db, BY_NAME["AuditSite"], values.get("site") or "")
-            threshold = (site or {}).get("significanceThreshold") or 12
-            if self.object_id is not None and not ({"likelihood", "severity", "site",
-                                                    "obligationRefs"} & self._changed_names()):
-                threshold = None
-        rules.derive(self.cdef, values, threshold=threshold)
+        changed = None if self.object_id is None else frozenset(self._changed_names())
+        self.rt.derive(values, self._lookup(), changed)
         return values
 
     def _changed_names(self) -> set[str]:
@@ -415,18 +380,30 @@ class RecordDialog(QDialog):
         return out
 
     def _update_derived(self) -> None:
-        if not self.cdef.derived_fields:
-            return
         values = self.preview()
         for f in self.cdef.derived_fields:
             editor = self.editors.get(f.name)
             if editor is not None:
                 editor.set_value(values.get(f.name))
-        if self.cdef.name == "SpillKitLog" and "inspectionStatus" in self.editors:
-            err = self.errors["inspectionStatus"]
-            if values.get("replenishmentNeeded") and self._value("inspectionStatus") == "pass":
-                err.setText("A kit with missing items or a seal that is not intact cannot pass.")
-                err.setVisible(True)
+        self._show_hints(values)
+
+    def _show_hints(self, values: dict[str, Any]) -> None:
+        """The record type's own checks, at their fields, as the user types (a kit with items
+        missing cannot pass); only once something was changed, and only at a field that
+        holds a value (a missing value is said when saving)."""
+        found: dict[str, str] = {}
+        if self._dirty and not self.read_only:
+            action = "create" if self.object_id is None else "edit"
+            old = None if self.object_id is None else self.record
+            for problem in self.rt.validate(values, old, self._lookup(), action):
+                if problem.field in self.errors and values.get(problem.field) not in (None, "", []):
+                    found.setdefault(problem.field, problem.reason)
+        for name in self._hinted - found.keys():
+            self.errors[name].setVisible(False)
+        for name, reason in found.items():
+            self.errors[name].setText(_sentence(reason))
+            self.errors[name].setVisible(True)
+        self._hinted = set(found)
 
     # ------------------------------------------------------------------ saving
     def values(self) -> dict[str, Any]:
@@ -434,33 +411,46 @@ class RecordDialog(QDialog):
         for name, editor in self.editors.items():
             if not self._editable(editor.field):
                 continue
-            if self.object_id is not None and editor.value() == self.record.get(name):
+            value = editor.value()
+            if self.object_id is not None and value == self.record.get(name):
                 continue
-            if self.object_id is None and editor.value() in (None, [], "") and \
+            if self.object_id is None and value in (None, [], "") and \
                     self.record.get(name) in (None, [], ""):
                 continue
-            out[name] = editor.value()
-        if self.cdef.name == "User" and self.object_id is not None:
-            out.pop("sites", None)
+            out[name] = value
         return out
 
     def clear_errors(self) -> None:
         for label in self.errors.values():
             label.setVisible(False)
+        self._hinted.clear()
         self.banner.setVisible(False)
 
     def show_error(self, exc: AuditError) -> None:
-        if isinstance(exc, ValidationError) and exc.field in self.errors:
-            label = self.errors[exc.field]
-            label.setText(exc.reason[0].upper() + exc.reason[1:] if exc.reason else "")
+        """Every problem at its field (the first one focused), and all of them in the banner."""
+        problems = exc.all_problems if isinstance(exc, ValidationError) else []
+        first: ed.Editor | None = None
+        for problem in problems:
+            label = self.errors.get(problem.field)
+            if label is None:
+                continue
+            label.setText(_sentence(problem.reason))
             label.setVisible(True)
-            editor = self.editors.get(exc.field)
-            if editor is not None:
-                self.tabs.setCurrentIndex(0)
-                editor.focus_widget().setFocus()
-            self._show_banner("Not saved: " + str(exc), error=True)
-        else:
-            self._show_banner("Not saved: " + str(exc), error=True)
+            first = first or self.editors.get(problem.field)
+        if first is not None:
+            self.tabs.setCurrentIndex(0)
+            first.focus_widget().setFocus()
+        text = "; ".join(p.message for p in problems) if problems else str(exc)
+        self._show_banner("Not saved: " + text, error=True)
+
+    def _create(self, values: dict[str, Any]) -> str:
+        if self.password is not None:  # an account: the user service hashes its password
+            return services.create_user(
+                self.db, self.actor, username=values.get("username") or "",
+                email=values.get("email") or "", role=values.get("role") or "",
+                password=self.password.text(), full_name=values.get("fullName"),
+                sites=values.get("sites") or [])
+        return services.CREATE[self.rt.name](self.db, self.actor, **values)
 
     def save(self) -> bool:
         if not self.save_button.isEnabled():
@@ -469,19 +459,9 @@ class RecordDialog(QDialog):
         values = self.values()
         try:
             if self.object_id is None:
-                if self.cdef.name == "User":
-                    object_id = services.create_user(
-                        self.db, self.actor, username=values.get("username") or "",
-                        email=values.get("email") or "", role=values.get("role") or "",
-                        password=self.password.text() if self.password else None,
-                        full_name=values.get("fullName"), sites=values.get("sites") or [])
-                else:
-                    object_id = actions.CREATE[self.cdef.name](self.db, self.actor, **values)
-                self.object_id = object_id
-                # the password row belongs to a new user only
-            else:
-                if values:
-                    actions.UPDATE[self.cdef.name](self.db, self.actor, self.object_id, **values)
+                self.object_id = self._create(values)
+            elif values:
+                services.UPDATE[self.rt.name](self.db, self.actor, self.object_id, **values)
         except AuditError as exc:
             self.show_error(exc)
             return False
@@ -503,12 +483,13 @@ class RecordDialog(QDialog):
             self.form.removeRow(0)
         self.editors.clear()
         self.errors.clear()
+        self._hinted.clear()
         self.password = None
         self._build_fields()
         self._load({})
 
     def reject(self) -> None:
-        if getattr(self, "_dirty", False) and not self.read_only and self.isVisible() \
+        if self._dirty and not self.read_only and self.isVisible() \
                 and self.object_id is not None and self._changed_names():
             answer = QMessageBox.question(self, "Unsaved changes",
                                           "Close without saving your changes?")
@@ -526,18 +507,24 @@ class RecordDialog(QDialog):
             return
         from desktop_audit.ui.dialogs import workflows as wf
 
-        for label, allowed, reason, slot in wf.buttons_for(self):
-            button = QPushButton(label)
-            button.setObjectName("action_" + label.strip("…").lower().replace(" ", "_"))
-            button.setEnabled(allowed)
-            button.setToolTip(reason)
-            button.clicked.connect(slot)
-            self.workflow.addWidget(button)
+        for button in wf.buttons_for(self):
+            widget = QPushButton(button.label)
+            widget.setObjectName("action_" + button.key)
+            widget.setEnabled(button.allowed)
+            widget.setToolTip(button.tooltip)
+            widget.setVisible(button.visible)
+            widget.clicked.connect(button.run)
+            self.workflow.addWidget(widget)
+
+    def workflow_button(self, key: str) -> QPushButton | None:
+        """The workflow button of an action ("close", "approve", "delete" ...), if offered."""
+        return self.findChild(QPushButton, "action_" + key)
 
     def after_workflow(self) -> None:
         self._rebuild()
         if self.object_id:
             self.saved.emit(self.object_id)
 
-    def can(self, action: str, **kw: Any) -> tuple[bool, str]:
-        return permissions.can(self.actor, action, **kw)
+
+def _sentence(reason: str) -> str:
+    return reason[0].upper() + reason[1:] if reason else ""

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_audit import services
 from desktop_audit.domain.actor import Actor
 from desktop_audit.errors import AuditError
 from desktop_audit.ui import format as fmt
@@ -132,13 +133,12 @@ class SyncDialog(QDialog):
         self.edited.setText("" if mine is None else str(mine))
 
     def resolve(self, keep: str, value: Any = None) -> None:
-        from desktop_audit.sync.engine import resolve
-
         item = self.conflicts.currentItem() or self.conflicts.item(0)
         if item is None:
             return
         try:
-            resolve(self.db, self.actor, int(item.data(Qt.ItemDataRole.UserRole)), keep, value)
+            services.resolve_conflict(self.db, self.actor, int(item.data(Qt.ItemDataRole.UserRole)),
+                                      keep, value)
         except (AuditError, ValueError) as exc:
             self.stage.setText(str(exc))
             return

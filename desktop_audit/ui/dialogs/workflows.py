@@ -1,13 +1,21 @@
 """The workflows beyond a plain edit: record a legal evaluation, close or reopen a finding,
-approve a review, assign a user's sites, raise a finding about a record, delete."""
+approve a review, assign a user's sites, export an evidence pack, raise a finding about a
+record, reset a password, delete.
+
+Which buttons a record's form shows, and whether each is enabled and why not, is asked of
+the record type: its workflow actions for the record's state, ``can`` (role, site,
+condition, the record's state) and ``blockers`` (what stops the step itself).  The
+services enforce the same answers.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -26,18 +34,59 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_audit import services
-from desktop_audit.domain import rules
+from desktop_audit import clock, records, services
 from desktop_audit.domain.actor import Actor
-from desktop_audit.errors import AuditError, ValidationError
-from desktop_audit.schema import BY_NAME, LOG_TYPE_CLASS
+from desktop_audit.errors import AuditError
+from desktop_audit.records.base import Blocker, Decision, RecordType, refused
+from desktop_audit.records.legal import EVALUATED, next_due
+from desktop_audit.schema import FINDING, SITE
+from desktop_audit.services.unit_of_work import UnitOfWork
+from desktop_audit.store import rows
 from desktop_audit.ui import format as fmt
 
 if TYPE_CHECKING:
     from desktop_audit.ui.dialogs.record_form import RecordDialog
 
-Button = tuple[str, bool, str, Callable[[], None]]
-LOG_TYPE_OF = {cls: key for key, cls in LOG_TYPE_CLASS.items()}
+
+@dataclass
+class Button:
+    """A workflow button of a record's form: enabled or not, and what it does or why not."""
+
+    key: str  # the action: close, reopen, evaluate, approve, assign, delete ...
+    label: str
+    allowed: bool
+    tooltip: str
+    run: Callable[[], object]
+    visible: bool = True
+
+
+def gate(db: Any, actor: Actor, rt: RecordType, action: str, record: dict[str, Any]
+         ) -> Decision:
+    """May *actor* take this workflow step on the record now?  The permission first, then
+    what blocks the step, leaving out what the step's own dialog asks for (a closing note
+    is typed in the Close dialog)."""
+    decision = rt.can(actor, action, record)
+    if not decision:
+        return decision
+    asked = set(rt.workflow_inputs.get(action, ()))
+    found = [b for b in rt.blockers(action, record, actor, UnitOfWork(db, actor))
+             if b.field not in asked]
+    return refused(found[0].reason, found[0].field) if found else decision
+
+
+def blocker_lines(blockers: list[Blocker]) -> str:
+    """The closing checklist: each blocker, with a link to the record that must change."""
+    if not blockers:
+        return "<span style='color:#146c43'>✓ Every closing rule holds.</span>"
+    lines = []
+    for b in blockers:
+        link = f" <a href='{b.opens[0]}/{b.opens[1]}'>Open it</a>" if b.opens else ""
+        lines.append(f"<span style='color:#b02a37'>✗ {_sentence(b.reason)}</span>{link}")
+    return "<br>".join(lines)
+
+
+def _sentence(reason: str) -> str:
+    return reason[0].upper() + reason[1:] if reason else ""
 
 
 def _text(initial: str | None = None, height: int = 70) -> QPlainTextEdit:
@@ -68,7 +117,10 @@ class _ActionDialog(QDialog):
 
 
 class CloseFindingDialog(_ActionDialog):
-    """Closing a finding: the rules of DOMAIN.md, each shown ticked or saying what blocks."""
+    """Closing a finding: every closing rule the services enforce, each saying what blocks
+    (with a link to the record that must change)."""
+
+    open_record = Signal(str, str)  # class, objectId of a record a blocker names
 
     def __init__(self, db: Any, actor: Actor, finding: dict[str, Any],
                  parent: QWidget | None = None) -> None:
@@ -97,6 +149,7 @@ class CloseFindingDialog(_ActionDialog):
         self.rules = QLabel()
         self.rules.setWordWrap(True)
         self.rules.setObjectName("closing_rules")
+        self.rules.linkActivated.connect(lambda link: self.open_record.emit(*link.split("/", 1)))
         box.addWidget(self.rules)
         self.add_error_label(box)
         box.addStretch(1)
@@ -117,22 +170,14 @@ class CloseFindingDialog(_ActionDialog):
         out["verificationNote"] = self.verification.toPlainText().strip() or None
         return out
 
-    def blockers(self) -> list[tuple[str, str]]:
-        out = services.closing_blockers(self.db, self.candidate())
-        if self.finding.get("actionOwner") == self.actor.id:
-            out.append(("actionOwner", "the action owner cannot verify and close their own "
-                                       "corrective action"))
-        return out
+    def blockers(self) -> list[Blocker]:
+        return services.closing_blockers(self.db, self.actor, self.candidate())
 
     def check(self) -> None:
         blockers = self.blockers()
-        lines = [f"<span style='color:#b02a37'>✗ {reason[0].upper() + reason[1:]}</span>"
-                 for _, reason in blockers]
-        if not blockers:
-            lines = ["<span style='color:#146c43'>✓ Every closing rule holds.</span>"]
-        self.rules.setText("<br>".join(lines))
+        self.rules.setText(blocker_lines(blockers))
         self.close_button.setEnabled(not blockers)
-        self.close_button.setToolTip(blockers[0][1] if blockers else "")
+        self.close_button.setToolTip(blockers[0].reason if blockers else "")
 
     def submit(self) -> None:
         c = self.candidate()
@@ -151,6 +196,9 @@ class EvaluationDialog(_ActionDialog):
         self.actor = actor
         self.entry = entry
         self.new_due: str | None = None
+        site = rows.load(db, SITE, entry.get("site"))
+        today = clock.today((site or {}).get("timeZone"))  # the evaluation is dated at the site
+        on = QDate(today.year, today.month, today.day)
         self.setWindowTitle(f"Evaluate compliance: {entry.get('referenceCode')}")
         box = QVBoxLayout(self)
         box.addWidget(QLabel(f"<b>{entry.get('referenceCode')}</b> – "
@@ -158,12 +206,12 @@ class EvaluationDialog(_ActionDialog):
                              f"{entry.get('reviewFrequency')}; due {entry.get('dueDate')}"))
         form = QFormLayout()
         self.status = QComboBox()
-        for c in ("compliant", "partially_compliant", "non_compliant"):
+        for c in EVALUATED:
             self.status.addItem(fmt.enum_text(c), c)
-        self.on = QDateEdit(QDate.currentDate())
+        self.on = QDateEdit(on)
         self.on.setCalendarPopup(True)
         self.on.setDisplayFormat("yyyy-MM-dd")
-        self.on.setMaximumDate(QDate.currentDate())
+        self.on.setMaximumDate(on)
         self.note = _text(entry.get("evidenceNote"))
         form.addRow("Result", self.status)
         form.addRow("Evaluated on", self.on)
@@ -183,7 +231,7 @@ class EvaluationDialog(_ActionDialog):
 
     def _next(self) -> None:
         d = self.on.date()
-        due = rules.next_due(date(d.year(), d.month(), d.day()), self.entry["reviewFrequency"])
+        due = next_due(date(d.year(), d.month(), d.day()), self.entry["reviewFrequency"])
         self.next_label.setText(f"Next evaluation will be due on <b>{due.isoformat()}</b>.")
 
     def submit(self) -> None:
@@ -207,9 +255,10 @@ class AssignSitesDialog(_ActionDialog):
         box = QVBoxLayout(self)
         box.addWidget(QLabel("The user sees and works on the ticked sites only."))
         self.list = QListWidget()
-        for oid, code, name in db.execute('SELECT "objectId", "siteCode", "siteName" FROM audit_site '
-                                          'WHERE "deletedAt" IS NULL ORDER BY "siteCode"'):
-            item = QListWidgetItem(f"{code} – {name}")
+        sites = records.of(SITE.name)
+        for site in services.visible_sites(db, actor):
+            oid = site["objectId"]
+            item = QListWidgetItem(sites.choice_label(site))
             item.setData(Qt.ItemDataRole.UserRole, oid)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if oid in (user.get("sites") or [])
@@ -261,96 +310,157 @@ class ApproveDialog(_ActionDialog):
             summaryNote=self.summary.toPlainText().strip() or None))
 
 
+# ---------------------------------------------------------------- the buttons of a form
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """What a workflow action's button says and does."""
+
+    label: str
+    what: str  # the tooltip while it is enabled
+    open: Callable[[RecordDialog], None]
+
+
+def _run(form: RecordDialog, dialog: QDialog) -> None:
+    if dialog.exec() == QDialog.DialogCode.Accepted:
+        form.after_workflow()
+
+
+def _close(form: RecordDialog) -> None:
+    dialog = CloseFindingDialog(form.db, form.actor, form.record, form)
+    dialog.open_record.connect(lambda cls, oid: open_form(form, cls, oid))
+    _run(form, dialog)
+
+
+def _reopen(form: RecordDialog) -> None:
+    reason, given = QInputDialog.getText(form, "Reopen finding", "Why is the finding reopened?")
+    if not given:
+        return
+    try:
+        services.reopen_finding(form.db, form.actor, form.record["objectId"], reason=reason)
+    except AuditError as exc:
+        form.show_error(exc)
+        return
+    form.after_workflow()
+
+
+WORKFLOWS: dict[str, Workflow] = {
+    "close": Workflow("Close finding…", "Check the closing rules and close", _close),
+    "reopen": Workflow("Reopen…", "Reopen the finding, saying why", _reopen),
+    "evaluate": Workflow("Record evaluation…", "Record the result of an evaluation",
+                         lambda f: _run(f, EvaluationDialog(f.db, f.actor, f.record, f))),
+    "approve": Workflow("Approve…", "Approve the completed review",
+                        lambda f: _run(f, ApproveDialog(f.db, f.actor, f.record, f))),
+    "assign": Workflow("Assign sites…", "Choose the sites the user works on",
+                       lambda f: _run(f, AssignSitesDialog(f.db, f.actor, f.record, f))),
+}
+
+
+def open_form(form: RecordDialog, class_name: str, object_id: str = "", *,
+              defaults: dict[str, Any] | None = None) -> RecordDialog:
+    """Another record's form beside this one (a saved change refreshes what this one came
+    from)."""
+    from desktop_audit.schema import BY_NAME
+    from desktop_audit.ui.dialogs.record_form import RecordDialog
+
+    dialog = RecordDialog(form.db, form.actor, BY_NAME[class_name], object_id or None,
+                          defaults=defaults, parent=form.parentWidget())
+    dialog.saved.connect(form.saved)
+    dialog.show()
+    return dialog
+
+
 def buttons_for(form: RecordDialog) -> list[Button]:
-    """The workflow buttons of a record form, each enabled or disabled with the reason."""
-    db, actor, rec, name = form.db, form.actor, form.record, form.cdef.name
-    site = rec.get("site")
-    out: list[Button] = []
-
-    def run(dialog: QDialog) -> None:
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            form.after_workflow()
-
-    if name == "AuditFinding":
-        if rec.get("closed"):
-            ok, why = form.can("finding_close", site_id=site)
-
-            def reopen() -> None:
-                reason, given = QInputDialog.getText(form, "Reopen finding",
-                                                     "Why is the finding reopened?")
-                if given:
-                    try:
-                        services.reopen_finding(db, actor, rec["objectId"], reason=reason)
-                    except AuditError as exc:
-                        form.show_error(exc)
-                        return
-                    form.after_workflow()
-            out.append(("Reopen…", ok, why, reopen))
-        else:
-            ok, why = form.can("finding_close", site_id=site)
-            out.append(("Close finding…", ok, why or "Check the closing rules and close",
-                        lambda: run(CloseFindingDialog(db, actor, rec, form))))
-    if name == "LegalRegisterEntry":
-        ok, why = form.can("legal_write", site_id=site)
-        out.append(("Record evaluation…", ok, why or "Record the result of an evaluation",
-                    lambda: run(EvaluationDialog(db, actor, rec, form))))
-    if name == "AuditReview":
-        ok, why = form.can("review_approve", site_id=site)
-        if ok and rec.get("reviewStatus") != "completed":
-            ok, why = False, f"the review is {fmt.enum_text(rec.get('reviewStatus')).lower()}; " \
-                             "only a completed review can be approved"
-        if ok and rec.get("leadAuditor") == actor.id:
-            ok, why = False, "the lead auditor cannot approve their own review"
-        out.append(("Approve…", ok, why, lambda: run(ApproveDialog(db, actor, rec, form))))
-        ok, why = form.can("export_pack", site_id=site)
-
-        def export() -> None:
-            from desktop_audit.ui.dialogs.export_pack import ExportPackDialog
-
-            ExportPackDialog(db, actor, site=site, review=rec["objectId"], parent=form).open()
-        out.append(("Evidence pack…", ok, why or "Export this review's PDF evidence pack", export))
-    if name in LOG_TYPE_OF:
-        ok, why = form.can("finding_raise", site_id=site)
-
-        def raise_finding() -> None:
-            from desktop_audit.ui.dialogs.record_form import RecordDialog
-
-            defaults = {"site": site, "logType": LOG_TYPE_OF[name], "sourceId": rec["objectId"]}
-            if name == "AuditReview":
-                defaults = {"site": site, "logType": "review", "sourceId": rec["objectId"],
-                            "review": rec["objectId"]}
-            dialog = RecordDialog(db, actor, BY_NAME["AuditFinding"], defaults=defaults,
-                                  parent=form.parentWidget())
-            dialog.saved.connect(form.saved)
-            dialog.show()
-        out.append(("Raise finding…", ok, why or "Raise a finding about this record", raise_finding))
-    if name == "User":
-        ok, why = form.can("manage_users")
-        out.append(("Assign sites…", ok, why, lambda: run(AssignSitesDialog(db, actor, rec, form))))
-
-        def reset() -> None:
-            password, given = QInputDialog.getText(form, "Reset password", "New password:",
-                                                   QLineEdit.EchoMode.Password)
-            if given:
-                try:
-                    services.set_password(db, actor, rec["objectId"], password)
-                except AuditError as exc:
-                    form.show_error(exc)
-                    return
-                form.status.setText("Password reset")
-        out.append(("Reset password…", ok, why, reset))
-    if name not in ("User", "AuditTrailEvent"):
-        ok, why = form.can("delete")
-        if ok:
-            def delete() -> None:
-                if QMessageBox.question(form, "Delete", "Delete this record? It stays in the audit "
-                                        "trail.") == QMessageBox.StandardButton.Yes:
-                    try:
-                        services.delete_record(db, actor, name, rec["objectId"])
-                    except (AuditError, ValidationError) as exc:
-                        form.show_error(exc)
-                        return
-                    form.saved.emit(rec["objectId"])
-                    form.accept()
-            out.append(("Delete…", ok, why, delete))
+    """The workflow buttons of a record's form, each enabled or disabled with the reason."""
+    rt, rec = form.rt, form.record
+    out = [_workflow(form, action) for action in rt.workflow_actions(rec) if action in WORKFLOWS]
+    if rt.exports_pack:
+        out.append(_pack(form))
+    if rt.log_type:
+        out.append(_raise_finding(form))
+    if any(f.kind == "secret" for f in rt.cdef.fields):
+        out.append(_reset_password(form))
+    out.append(_delete(form))
     return out
+
+
+def _workflow(form: RecordDialog, action: str) -> Button:
+    flow = WORKFLOWS[action]
+    ok, why = gate(form.db, form.actor, form.rt, action, form.record)
+    return Button(action, flow.label, ok, why or flow.what, lambda: flow.open(form))
+
+
+def _pack(form: RecordDialog) -> Button:
+    site_id = form.rt.site_of(form.record)
+    site = rows.load(form.db, SITE, site_id)
+    ok, why = records.of(SITE.name).can(form.actor, "export_pack", site)
+
+    def export() -> None:
+        from desktop_audit.ui.dialogs.export_pack import ExportPackDialog
+
+        # The record is chosen as the pack's review when it is one of the site's reviews.
+        ExportPackDialog(form.db, form.actor, site=site_id, review=form.record["objectId"],
+                         parent=form).open()
+    return Button("export_pack", "Evidence pack…", ok,
+                  why or "Export the site's PDF evidence pack", export)
+
+
+def finding_about(form: RecordDialog) -> dict[str, Any]:
+    """What a finding raised from this record starts with: its site, the record it is about
+    (the class named by the finding's log type), and every pointer of a finding to it."""
+    findings, rt, rec = records.of(FINDING.name), form.rt, form.record
+    values: dict[str, Any] = {findings.cdef.site_field or "site": rt.site_of(rec)}
+    for pointer, naming in findings.dynamic_pointers.items():
+        values.update({naming: rt.log_type, pointer: rec["objectId"]})
+    for f in findings.cdef.fields:
+        if f.kind == "pointer" and f.target == rt.name:
+            values[f.name] = rec["objectId"]  # a finding of this review
+    return values
+
+
+def _raise_finding(form: RecordDialog) -> Button:
+    findings = records.of(FINDING.name)
+    about = finding_about(form)
+    site = about.get(findings.cdef.site_field or "site")
+    start = findings.prefill(form.actor, UnitOfWork(form.db, form.actor),
+                             site_ids=[site] if site else [])
+    ok, why = findings.can(form.actor, "create", None, {**start, **about})
+    return Button("raise_finding", "Raise finding…", ok,
+                  why or "Raise a finding about this record",
+                  lambda: open_form(form, findings.name, defaults=about))
+
+
+def _reset_password(form: RecordDialog) -> Button:
+    ok, why = form.rt.can(form.actor, "edit", form.record)
+
+    def reset() -> None:
+        password, given = QInputDialog.getText(form, "Reset password", "New password:",
+                                               QLineEdit.EchoMode.Password)
+        if not given:
+            return
+        try:
+            services.set_password(form.db, form.actor, form.record["objectId"], password)
+        except AuditError as exc:
+            form.show_error(exc)
+            return
+        form.status.setText("Password reset")
+    return Button("reset_password", "Reset password…", ok, why or "Set a new password", reset)
+
+
+def _delete(form: RecordDialog) -> Button:
+    """Shown only to whom may delete (an admin): a tombstone, kept in the audit trail."""
+    ok, why = form.rt.can(form.actor, "delete", form.record)
+
+    def delete() -> None:
+        if QMessageBox.question(form, "Delete", "Delete this record? It stays in the audit "
+                                "trail.") != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            services.delete_record(form.db, form.actor, form.rt.name, form.record["objectId"])
+        except AuditError as exc:
+            form.show_error(exc)
+            return
+        form.saved.emit(form.record["objectId"])
+        form.accept()
+    return Button("delete", "Delete…", ok, why or "Delete this record", delete, visible=ok)

@@ -4,6 +4,7 @@ through to the filtered list (or the record)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCharts import (
@@ -34,16 +35,67 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_audit import services
+from desktop_audit import records, services
 from desktop_audit.domain.actor import Actor
-from desktop_audit.schema import COMPLIANCE_STATUSES, SEVERITIES
+from desktop_audit.records.base import site_threshold
+from desktop_audit.schema import (
+    ASPECT,
+    BY_NAME,
+    COMPLIANCE_STATUSES,
+    FINDING,
+    LEGAL,
+    REVIEW,
+    SEVERITIES,
+    SITE,
+    SPILL_KIT,
+)
+from desktop_audit.store import listing, rows
+from desktop_audit.store.listing import ListQuery
 from desktop_audit.ui import format as fmt
-from desktop_audit.ui.listing import TODAY
 
 SEVERITY_COLOURS = {"major_nc": "#c0392b", "minor_nc": "#e67e22", "observation": "#2e86c1",
                     "opportunity": "#27ae60"}
 COMPLIANCE_COLOURS = {"compliant": "#27ae60", "partially_compliant": "#f1c40f",
                       "non_compliant": "#c0392b", "not_assessed": "#95a5a6"}
+
+
+# The cards: (class, the list the number counts, the list the note counts, the note's words).
+# Each count is the count of the list a click opens (the same quick filter, the same SQL).
+CARDS: tuple[tuple[str, str | None, str, str], ...] = (
+    (ASPECT.name, None, "significant", "{} significant"),
+    (SPILL_KIT.name, None, "failed", "{} failed"),
+    (LEGAL.name, None, "overdue", "{} overdue"),
+    (REVIEW.name, None, "to_approve", "{} to approve"),
+    (FINDING.name, "open", "past_due", "open · {} past due"),
+)
+
+
+def _legal_line(r: dict[str, Any], names: fmt.Names) -> str:
+    return (f"{r['referenceCode']} – {r['requirementTitle']} (due {r['dueDate']}, "
+            f"{names.sites.get(r['site'], '')})")
+
+
+def _kit_line(r: dict[str, Any], names: fmt.Names) -> str:
+    return (f"{r['kitTag']} at {r['kitLocation'] or '?'} ({names.sites.get(r['site'], '')}, "
+            f"checked {fmt.local_datetime(r['lastCheckedAt'])[:10]})")
+
+
+def _finding_line(r: dict[str, Any], names: fmt.Names) -> str:
+    return (f"{fmt.enum_text(r['severity'])}: {(r['description'] or '')[:60]} "
+            f"(due {r['dueDate']}, {names.sites.get(r['site'], '')})")
+
+
+# What needs doing now: (key, title, class, quick filter, sort, columns read, one line).
+LISTS: tuple[tuple[str, str, str, str, str, tuple[str, ...],
+                   Callable[[dict[str, Any], fmt.Names], str]], ...] = (
+    ("overdue", "Overdue legal evaluations", LEGAL.name, "overdue", "dueDate",
+     ("referenceCode", "requirementTitle", "dueDate", "site"), _legal_line),
+    ("kits", "Kits needing replenishment", SPILL_KIT.name, "latest_replenish", "lastCheckedAt",
+     ("kitTag", "kitLocation", "lastCheckedAt", "site"), _kit_line),
+    ("past_due", "Findings past due", FINDING.name, "past_due", "dueDate",
+     ("severity", "description", "dueDate", "site"), _finding_line),
+)
+SHOWN = 200  # rows a list of the dashboard shows
 
 
 def heat_colour(risk: int, threshold: int) -> QColor:
@@ -101,6 +153,7 @@ class Dashboard(QWidget):
         super().__init__(parent)
         self.db = db
         self.actor = actor
+        self.zones: dict[str, str | None] = {}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         scroll = QScrollArea()
@@ -119,25 +172,19 @@ class Dashboard(QWidget):
         self.site = QComboBox()
         self.site.setMinimumWidth(260)
         self.site.addItem("All sites" if actor.is_admin else "All my sites", None)
-        visible = set(services.visible_site_ids(db, actor))
-        for oid, code, name in db.execute('SELECT "objectId", "siteCode", "siteName" FROM audit_site '
-                                          'WHERE "deletedAt" IS NULL ORDER BY "siteCode"'):
-            if oid in visible:
-                self.site.addItem(f"{code} – {name}", oid)
+        sites = records.of(SITE.name)
+        for site in services.visible_sites(db, actor):
+            self.site.addItem(sites.choice_label(site), site["objectId"])
         self.site.currentIndexChanged.connect(lambda _i: self.refresh())
         top.addWidget(self.site)
         box.addLayout(top)
 
         cards = QGridLayout()
         self.cards: dict[str, Card] = {}
-        for n, (key, title) in enumerate((("AspectImpactLog", "Aspects & impacts"),
-                                          ("SpillKitLog", "Spill kit checks"),
-                                          ("LegalRegisterEntry", "Legal register"),
-                                          ("AuditReview", "Audit reviews"),
-                                          ("AuditFinding", "Findings"))):
-            card = Card(title)
+        for n, (key, main, _note, _words) in enumerate(CARDS):
+            card = Card(BY_NAME[key].plural)
             card.setObjectName(f"card_{key}")
-            card.clicked.connect(lambda k=key: self._go(k, None))
+            card.clicked.connect(lambda k=key, q=main: self._go(k, q))
             cards.addWidget(card, 0, n)
             self.cards[key] = card
         box.addLayout(cards)
@@ -173,10 +220,7 @@ class Dashboard(QWidget):
 
         lists = QHBoxLayout()
         self.lists: dict[str, tuple[QPushButton, QListWidget]] = {}
-        for key, title, cls, quick in (
-                ("overdue", "Overdue legal evaluations", "LegalRegisterEntry", "overdue"),
-                ("kits", "Kits needing replenishment", "SpillKitLog", "latest_replenish"),
-                ("past_due", "Findings past due", "AuditFinding", "past_due")):
+        for key, title, cls, quick, *_rest in LISTS:
             col = QVBoxLayout()
             head = QPushButton(title)
             head.setFlat(True)
@@ -201,52 +245,27 @@ class Dashboard(QWidget):
         self.refresh()
 
     # ------------------------------------------------------------------ data
-    def _scope(self, column: str = "site") -> tuple[str, list[Any]]:
-        site = self.site.currentData()
-        if site:
-            return f'"{column}" = ?', [site]
-        if self.actor.is_admin:
-            return "1", []
-        ids = services.visible_site_ids(self.db, self.actor)
-        return f'"{column}" IN ({", ".join("?" for _ in ids) or "NULL"})', list(ids)
+    def _query(self, class_name: str, quick: str | None = None, sort: str = "") -> ListQuery:
+        """The list a count (or a click) stands for: the chosen site, or the actor's sites."""
+        visible = None if self.actor.is_admin else services.visible_site_ids(self.db, self.actor)
+        return ListQuery(BY_NAME[class_name], visible_sites=visible, site=self.site.currentData(),
+                         quick=quick, sort=sort, zones=self.zones)
 
-    def _one(self, sql: str, params: list[Any]) -> Any:
-        return self.db.execute(sql, params).fetchone()[0] or 0
+    def _count(self, class_name: str, quick: str | None = None) -> int:
+        return listing.count(self.db, self._query(class_name, quick))
 
     def refresh(self) -> None:
-        scope, p = self._scope()
-        live = f'"deletedAt" IS NULL AND {scope}'
-        aspects = self._one(f"SELECT COUNT(*) FROM aspect_impact_log WHERE {live}", p)
-        significant = self._one(f'SELECT COUNT(*) FROM aspect_impact_log WHERE {live} AND '
-                                '"significant" = 1', p)
-        self.cards["AspectImpactLog"].set_numbers(aspects, f"{significant} significant")
-        kits = self._one(f"SELECT COUNT(*) FROM spill_kit_log WHERE {live}", p)
-        failed = self._one(f"SELECT COUNT(*) FROM spill_kit_log WHERE {live} AND "
-                           "\"inspectionStatus\" = 'fail'", p)
-        self.cards["SpillKitLog"].set_numbers(kits, f"{failed} failed")
-        legal = self._one(f"SELECT COUNT(*) FROM legal_register_entry WHERE {live}", p)
-        overdue = self._one(f'SELECT COUNT(*) FROM legal_register_entry WHERE {live} AND '
-                            f'"dueDate" < {TODAY}', p)
-        self.cards["LegalRegisterEntry"].set_numbers(legal, f"{overdue} overdue")
-        reviews = self._one(f"SELECT COUNT(*) FROM audit_review WHERE {live}", p)
-        to_approve = self._one(f"SELECT COUNT(*) FROM audit_review WHERE {live} AND "
-                               "\"reviewStatus\" = 'completed'", p)
-        self.cards["AuditReview"].set_numbers(reviews, f"{to_approve} to approve")
-        by_sev = dict(self.db.execute(f'SELECT "severity", COUNT(*) FROM audit_finding WHERE {live} '
-                                      'AND "closed" = 0 GROUP BY "severity"', p).fetchall())
-        open_total = sum(by_sev.values())
-        past_due = self._one(f'SELECT COUNT(*) FROM audit_finding WHERE {live} AND "closed" = 0 '
-                             f'AND "dueDate" < {TODAY}', p)
-        self.cards["AuditFinding"].set_numbers(open_total, f"open · {past_due} past due")
-        self.open_by_severity = {s: by_sev.get(s, 0) for s in SEVERITIES}
+        self.zones = listing.site_zones(self.db)  # today at each site, read once per refresh
+        for key, main, note, words in CARDS:
+            self.cards[key].set_numbers(self._count(key, main), words.format(self._count(key, note)))
+        by_sev = listing.grouped(self.db, self._query(FINDING.name, "open"), ["severity"])
+        self.open_by_severity = {s: by_sev.get((s,), 0) for s in SEVERITIES}
         self._severity_chart()
-        by_status = dict(self.db.execute(
-            f'SELECT "complianceStatus", COUNT(*) FROM legal_register_entry WHERE {live} '
-            'GROUP BY "complianceStatus"', p).fetchall())
-        self.compliance = {s: by_status.get(s, 0) for s in COMPLIANCE_STATUSES}
+        by_status = listing.grouped(self.db, self._query(LEGAL.name), ["complianceStatus"])
+        self.compliance = {s: by_status.get((s,), 0) for s in COMPLIANCE_STATUSES}
         self._legal_chart()
-        self._heatmap(live, p)
-        self._lists(live, p)
+        self._heatmap()
+        self._lists()
 
     def _severity_chart(self) -> None:
         chart = QChart()
@@ -262,7 +281,7 @@ class Dashboard(QWidget):
         series.append(barset)
         series.setLabelsVisible(True)
         series.clicked.connect(lambda index, _set: self._go(
-            "AuditFinding", f"open_{order[index]}"))
+            FINDING.name, f"open_{order[index]}"))
         chart.addSeries(series)
         axis = QBarCategoryAxis()
         axis.append([fmt.enum_text(s) for s in order])
@@ -295,7 +314,7 @@ class Dashboard(QWidget):
             pie_slice = series.append(f"{fmt.enum_text(status)} ({n})", n)
             pie_slice.setColor(QColor(COMPLIANCE_COLOURS[status]))
             pie_slice.clicked.connect(lambda s=status: self._go(
-                "LegalRegisterEntry", None, {"complianceStatus": s}))
+                LEGAL.name, None, {"complianceStatus": s}))
         series.setPieSize(0.75)
         chart.addSeries(series)
         old = self.legal_chart.chart()
@@ -303,15 +322,10 @@ class Dashboard(QWidget):
         if old is not None:
             old.deleteLater()
 
-    def _heatmap(self, live: str, p: list[Any]) -> None:
-        counts = {(lk, sv): n for lk, sv, n in self.db.execute(
-            f'SELECT "likelihood", "severity", COUNT(*) FROM aspect_impact_log WHERE {live} '
-            'GROUP BY "likelihood", "severity"', p).fetchall()}
+    def _heatmap(self) -> None:
+        counts = listing.grouped(self.db, self._query(ASPECT.name), ["likelihood", "severity"])
         site = self.site.currentData()
-        threshold = 12
-        if site:
-            threshold = self._one('SELECT "significanceThreshold" FROM audit_site WHERE '
-                                  '"objectId" = ?', [site]) or 12
+        threshold = site_threshold(rows.load(self.db, SITE, site) if site else None)
         self.heat_counts = counts
         for row in range(5):
             likelihood = 5 - row
@@ -325,40 +339,22 @@ class Dashboard(QWidget):
                                 f"{likelihood * severity}: {n} aspects")
                 self.heat.setItem(row, col, item)
 
-    def _lists(self, live: str, p: list[Any]) -> None:
+    def _lists(self) -> None:
         names = fmt.Names(self.db)
-        queries = {
-            "overdue": (f'SELECT "objectId", "referenceCode", "requirementTitle", "dueDate", "site" '
-                        f'FROM legal_register_entry WHERE {live} AND "dueDate" < {TODAY} '
-                        'ORDER BY "dueDate"',
-                        lambda r: f"{r[1]} – {r[2]} (due {r[3]}, {names.sites.get(r[4], '')})"),
-            "kits": ('SELECT "objectId", "kitTag", "kitLocation", "lastCheckedAt", "site", '
-                     f'"missingItems" FROM spill_kit_log WHERE {live} AND "replenishmentNeeded" = 1 '
-                     'AND "lastCheckedAt" = (SELECT MAX(k."lastCheckedAt") FROM spill_kit_log k '
-                     'WHERE k."site" = spill_kit_log."site" AND k."kitTag" = spill_kit_log."kitTag" '
-                     'AND k."deletedAt" IS NULL) ORDER BY "lastCheckedAt"',
-                     lambda r: f"{r[1]} at {r[2] or '?'} ({names.sites.get(r[4], '')}, checked "
-                               f"{fmt.local_datetime(r[3])[:10]})"),
-            "past_due": (f'SELECT "objectId", "severity", "description", "dueDate", "site" '
-                         f'FROM audit_finding WHERE {live} AND "closed" = 0 AND "dueDate" < {TODAY} '
-                         'ORDER BY "dueDate"',
-                         lambda r: f"{fmt.enum_text(r[1])}: {(r[2] or '')[:60]} (due {r[3]}, "
-                                   f"{names.sites.get(r[4], '')})"),
-        }
-        for key, (sql, label) in queries.items():
+        for key, _title, cls, quick, sort, columns, line in LISTS:
             head, lw = self.lists[key]
-            rows = self.db.execute(sql + " LIMIT 200", p).fetchall()
+            found = listing.fetch(self.db, self._query(cls, quick, sort), columns, SHOWN)
             lw.clear()
-            for r in rows:
-                item = QListWidgetItem(label(r))
-                item.setData(Qt.ItemDataRole.UserRole, r[0])
+            for r in found:
+                item = QListWidgetItem(line(r, names))
+                item.setData(Qt.ItemDataRole.UserRole, r["objectId"])
                 lw.addItem(item)
-            if not rows:
+            if not found:
                 empty = QListWidgetItem("Nothing here.")
                 empty.setFlags(Qt.ItemFlag.NoItemFlags)
                 lw.addItem(empty)
             base = head.text().split(" (")[0]
-            head.setText(f"{base} ({len(rows)}{'+' if len(rows) == 200 else ''}) ›")
+            head.setText(f"{base} ({len(found)}{'+' if len(found) == SHOWN else ''}) ›")
 
     # ------------------------------------------------------------------ navigation
     def _go(self, class_name: str, quick: str | None, equals: dict[str, Any] | None = None) -> None:
@@ -366,4 +362,4 @@ class Dashboard(QWidget):
                                         "equals": equals or {}})
 
     def _heat_clicked(self, row: int, col: int) -> None:
-        self._go("AspectImpactLog", None, {"likelihood": 5 - row, "severity": col + 1})
+        self._go(ASPECT.name, None, {"likelihood": 5 - row, "severity": col + 1})

@@ -25,17 +25,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_audit import services
+from desktop_audit import records, services
 from desktop_audit.domain.actor import Actor
-from desktop_audit.io import tabular
-from desktop_audit.schema import ClassDef
-from desktop_audit.ui import actions
-from desktop_audit.ui.listing import QUICK_FILTERS, default_hidden
+from desktop_audit.records.base import Decision
+from desktop_audit.schema import SITE, ClassDef
+from desktop_audit.services.unit_of_work import UnitOfWork
+from desktop_audit.store import listing
 from desktop_audit.ui.table_models import RecordTableModel
 from desktop_audit.ui.tasks import Task
 
-NOUNS = {"LegalRegisterEntry": "legal register entries", "AuditTrailEvent": "events",
-         "AspectImpactLog": "aspects", "SpillKitLog": "spill kit checks"}
+
+def may_create(db: Any, actor: Actor, rt: records.RecordType) -> Decision:
+    """Whether the actor may add a record as a new form would start it."""
+    values = rt.prefill(actor, UnitOfWork(db, actor),
+                        site_ids=services.visible_site_ids(db, actor))
+    return rt.can(actor, "create", None, values)
 
 
 class _EnterOpens(QObject):
@@ -63,6 +67,7 @@ class ListView(QWidget):
         self.db = db
         self.actor = actor
         self.cdef = cdef
+        self.rt = rt = records.of(cdef.name)
         self.settings = settings
         self.model = RecordTableModel(db, actor, cdef, parent=self)
         self.tasks: list[Task] = []
@@ -77,31 +82,28 @@ class ListView(QWidget):
                           if cdef.iso_clause else ""))
         box.addWidget(title)
         bar = QHBoxLayout()
-        self.noun = NOUNS.get(cdef.name, cdef.plural.lower())
+        self.noun = rt.list_noun or cdef.plural.lower()
         self.new_button = QPushButton(f"New {cdef.label.lower()}".replace("&", "&&"))
-        allowed, reason = actions.can_create(actor, cdef.name)
+        allowed, reason = may_create(db, actor, rt)
         self.new_button.setEnabled(allowed)
         self.new_button.setToolTip("Ctrl+N" if allowed else reason)
         self.new_button.clicked.connect(self.new_record)
-        if cdef.name == "AuditTrailEvent":
-            self.new_button.setVisible(False)
+        self.new_button.setVisible(rt.writable_by_hand)
         bar.addWidget(self.new_button)
         self.site = QComboBox()
         self.site.setMinimumWidth(200)
         self.site.addItem("All my sites" if not actor.is_admin else "All sites", None)
-        rows = db.execute('SELECT "objectId", "siteCode", "siteName" FROM audit_site '
-                          'WHERE "deletedAt" IS NULL ORDER BY "siteCode"').fetchall()
-        visible = set(services.visible_site_ids(db, actor))
-        for oid, code, name in rows:
-            if oid in visible:
-                self.site.addItem(f"{code} – {name}", oid)
+        sites = records.of(SITE.name)
+        for site in services.visible_sites(db, actor):
+            self.site.addItem(sites.choice_label(site), site["objectId"])
         self.site.currentIndexChanged.connect(lambda _i: self._filters_changed())
-        self.site.setVisible(cdef.name not in ("User", "AuditSite"))
+        # Rows of a site (not the sites themselves, whose list needs no site filter).
+        self.site.setVisible(rt.site_column not in (None, "objectId"))
         self.site.setToolTip("Show one site only")
         bar.addWidget(self.site)
         self.quick = QComboBox()
         self.quick.addItem("All records", None)
-        for q in QUICK_FILTERS.get(cdef.name, ()):
+        for q in rt.quick_filters:
             self.quick.addItem(q.label, q.key)
         self.quick.currentIndexChanged.connect(lambda _i: self._filters_changed())
         bar.addWidget(self.quick)
@@ -123,12 +125,12 @@ class ListView(QWidget):
         bar.addWidget(self.columns_button)
         self.import_button = QPushButton("Import…")
         self.import_button.clicked.connect(self.choose_import)
-        can_import = cdef.name in tabular.IMPORTABLE and allowed
+        can_import = rt.importable and allowed
         self.import_button.setEnabled(can_import)
         self.import_button.setToolTip("Add or update records from a .csv or .xlsx file (all or "
                                       "nothing)" if can_import else
                                       (reason or f"{cdef.plural} cannot be imported"))
-        self.import_button.setVisible(cdef.name != "AuditTrailEvent")
+        self.import_button.setVisible(rt.writable_by_hand)
         bar.addWidget(self.import_button)
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Write the rows of the current filter to .csv or .xlsx")
@@ -172,7 +174,7 @@ class ListView(QWidget):
         return f"columns/{self.cdef.name}/hidden"
 
     def _build_columns_menu(self) -> None:
-        hidden = default_hidden(self.cdef)
+        hidden = listing.default_hidden(self.rt)
         if self.settings is not None:
             saved = self.settings.value(self._hidden_key())
             if isinstance(saved, str):
@@ -279,9 +281,8 @@ class ListView(QWidget):
 
     def _start_count(self) -> None:
         generation = self._generation
-        sql, params = self.model.count_query()
-        db = self.db
-        task = Task(lambda _p, _c: db.execute(sql, params).fetchone()[0], db=db, parent=self)
+        db, query = self.db, self.model.query.copy()
+        task = Task(lambda _p, _c: listing.count(db, query), db=db, parent=self)
         task.succeeded.connect(lambda n: self._counted(generation, int(n)))
         task.ended.connect(lambda: self.tasks.remove(task) if task in self.tasks else None)
         task.ended.connect(task.deleteLater)
@@ -357,11 +358,9 @@ class ListView(QWidget):
             self.start_export(Path(path))
 
     def start_export(self, path: Path, *, show_progress: bool = True) -> Task:
-        from copy import deepcopy
-
         from desktop_audit.ui.exporting import export_query
 
-        db, query = self.db, deepcopy(self.model.query)
+        db, query = self.db, self.model.query.copy()
         task = Task(lambda progress, cancelled: export_query(db, query, path, progress=progress,
                                                              cancelled=cancelled),
                     db=db, parent=self)

@@ -7,9 +7,12 @@ from typing import Any
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from desktop_audit import records
 from desktop_audit.domain import trail
 from desktop_audit.domain.actor import Actor
+from desktop_audit.records.base import RecordType
 from desktop_audit.schema import BY_NAME, TRAIL
+from desktop_audit.store import rows
 from desktop_audit.ui.tasks import Task
 from desktop_audit.ui.views.list_view import ListView
 
@@ -42,16 +45,26 @@ class TrailView(QWidget):
         self.verify()
 
     def _open(self, _class_name: str, event_id: str) -> None:
-        """Enter on an event opens the record it is about (its history tab tells the rest)."""
-        row = self.db.execute('SELECT "recordClass", "recordId" FROM audit_trail_event '
-                              'WHERE "objectId" = ?', (event_id,)).fetchone()
-        if row and row[0] in BY_NAME and row[1] and row[0] not in ("Evidence", "AuditTrailEvent"):
-            found = self.db.execute(f'SELECT 1 FROM "{BY_NAME[row[0]].table}" WHERE "objectId" = ? '
-                                    'AND "deletedAt" IS NULL', (row[1],)).fetchone()
-            if found and (row[0] != "User" or self.actor.is_admin):
-                self.open_record.emit(row[0], row[1])
-                return
-        self.open_record.emit("AuditTrailEvent", event_id)
+        """Enter on an event opens the record it is about (its history tab tells the rest);
+        an event about no record that has a form of its own opens itself."""
+        event = rows.load(self.db, TRAIL, event_id) or {}
+        about = self._about(event.get("recordClass"), event.get("recordId"))
+        if about is not None:
+            self.open_record.emit(about.name, event["recordId"])
+            return
+        self.open_record.emit(TRAIL.name, event_id)
+
+    def _about(self, class_name: str | None, object_id: str | None) -> RecordType | None:
+        """The record type of the record an event names, when the actor may open its form."""
+        if not class_name or not object_id or class_name not in BY_NAME:
+            return None
+        rt = records.of(class_name)
+        if not rt.writable_by_hand or self.actor.role not in rt.list_roles:
+            return None
+        record = rows.load(self.db, rt.cdef, object_id)
+        if record is None or (rt.site_scoped and not self.actor.sees_site(rt.site_of(record))):
+            return None
+        return rt
 
     def verify(self) -> None:
         if self.task is not None and self.task.running:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +11,7 @@ from PySide6.QtCore import QDate, QDateTime, Qt, QTime, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QDateEdit,
     QDateTimeEdit,
     QHBoxLayout,
@@ -247,22 +250,28 @@ class DateTimeEditor(Editor):
         self.edit.dateTimeChanged.connect(self.changed)
         self.layout_.addWidget(self.edit)
         self.layout_.addStretch(1)
+        self._stored: tuple[QDateTime, str] | None = None
 
     def value(self) -> Any:
         dt = self.edit.dateTime()
         if dt.date() == NOT_SET:
             return None
+        if self._stored is not None and self._stored[0] == dt:
+            return self._stored[1]  # shown to the minute, kept to the millisecond
         local = datetime(dt.date().year(), dt.date().month(), dt.date().day(),
                          dt.time().hour(), dt.time().minute())
         return clock.iso(local)
 
     def set_value(self, value: Any) -> None:
         if not value:
+            self._stored = None
             self.edit.setDateTime(QDateTime(NOT_SET, QTime(0, 0)))
             return
         local = clock.parse_iso(str(value)).astimezone()
-        self.edit.setDateTime(QDateTime(QDate(local.year, local.month, local.day),
-                                        QTime(local.hour, local.minute)))
+        shown = QDateTime(QDate(local.year, local.month, local.day),
+                          QTime(local.hour, local.minute))
+        self._stored = (shown, str(value))
+        self.edit.setDateTime(shown)
 
     def set_read_only(self, read_only: bool) -> None:
         self.edit.setReadOnly(read_only)
@@ -339,6 +348,43 @@ class ChecklistEditor(Editor):
         self.list.setEnabled(not read_only)
         if self.other is not None:
             self.other.setReadOnly(read_only)
+
+
+@functools.cache
+def zone_names() -> list[str]:
+    return sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC")
+
+
+class ZoneEditor(Editor):
+    """An IANA time zone: typed, or picked from every zone this machine knows (typing any
+    part of a name, e.g. 'warsaw', offers the matches)."""
+
+    def __init__(self, f: Field, parent: QWidget | None = None) -> None:
+        super().__init__(f, parent)
+        self.combo = QComboBox()
+        self.combo.setEditable(True)
+        self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.combo.setMinimumWidth(260)
+        self.combo.addItems(zone_names())
+        completer = QCompleter(zone_names(), self.combo)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.combo.setCompleter(completer)
+        self.combo.editTextChanged.connect(self.changed)
+        self.layout_.addWidget(self.combo)
+        self.layout_.addStretch(1)
+
+    def value(self) -> Any:
+        return self.combo.currentText().strip() or None
+
+    def set_value(self, value: Any) -> None:
+        self.combo.setEditText("" if value is None else str(value))
+
+    def set_read_only(self, read_only: bool) -> None:
+        self.combo.setEnabled(not read_only)
+
+    def focus_widget(self) -> QWidget:
+        return self.combo
 
 
 class ListLineEditor(LineEditor):

@@ -1,5 +1,6 @@
 """Photo evidence on a record: add by file dialog or drag and drop, thumbnails, full size,
-captions.  The services store each file once by SHA-256 and refuse anything not a photo."""
+captions, delete (an admin).  The services store each file once by SHA-256 and refuse
+anything not a photo; what the buttons allow is asked of the Evidence record type."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -23,8 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_audit import services
-from desktop_audit.domain import permissions
 from desktop_audit.errors import AuditError
+from desktop_audit.records.evidence import EVIDENCE_TYPE
+from desktop_audit.schema import EVIDENCE
 from desktop_audit.services import evidence as evidence_service
 
 THUMB = 160
@@ -57,6 +60,7 @@ class EvidencePanel(QWidget):
         self.class_name = class_name
         self.object_id: str | None = None
         self.site_id: str | None = None
+        self.photos: dict[str, dict[str, Any]] = {}
         self.setAcceptDrops(True)
         box = QVBoxLayout(self)
         self.hint = QLabel()
@@ -77,8 +81,12 @@ class EvidencePanel(QWidget):
         self.add_button.clicked.connect(self._choose)
         self.caption_button = QPushButton("Edit caption…")
         self.caption_button.clicked.connect(self._caption)
+        self.delete_button = QPushButton("Delete photo…")
+        self.delete_button.clicked.connect(self._delete)
+        self.list.currentItemChanged.connect(lambda _now, _before: self._selected())
         row.addWidget(self.add_button)
         row.addWidget(self.caption_button)
+        row.addWidget(self.delete_button)
         row.addStretch(1)
         box.addLayout(row)
         self.message = QLabel()
@@ -90,17 +98,20 @@ class EvidencePanel(QWidget):
         self.object_id = object_id
         self.site_id = site_id
         self.list.clear()
-        allowed, reason = permissions.can(self.actor, "evidence_add", site_id=site_id)
+        allowed, reason = EVIDENCE_TYPE.can(self.actor, "create", None,
+                                            {EVIDENCE.site_field or "site": site_id})
         if object_id is None:
             allowed, reason = False, "save the record first, then attach photos"
         self.add_button.setEnabled(allowed)
         self.add_button.setToolTip(reason or "JPEG or PNG, up to 20 MB; or drop files here")
-        self.caption_button.setEnabled(allowed)
         self.setAcceptDrops(allowed)
+        self.photos = {}
+        self._selected()
         if object_id is None:
             self.hint.setText("Save the record first, then attach photos.")
             return
         rows = evidence_service.for_record(self.db, self.class_name, object_id)
+        self.photos = {ev["objectId"]: ev for ev in rows}
         self.hint.setText(f"{len(rows)} photos. Drop JPEG or PNG files here or use Add photos; "
                           "double-click a photo to see it full size.")
         for ev in rows:
@@ -114,6 +125,29 @@ class EvidencePanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole + 1, str(path))
             item.setToolTip(f"{ev['fileName']} · {(ev.get('byteSize') or 0) / 1024:.0f} KB")
             self.list.addItem(item)
+        if self.list.count():
+            self.list.setCurrentRow(0)  # the caption and delete buttons act on it
+
+    def current_photo(self) -> dict[str, Any] | None:
+        item = self.list.currentItem()
+        return self.photos.get(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+
+    def _selected(self) -> None:
+        """The caption and delete buttons follow the selected photo (and who may change it)."""
+        photo = self.current_photo()
+        if photo is None:
+            self.caption_button.setEnabled(False)
+            self.caption_button.setToolTip("Select a photo first")
+            self.delete_button.setEnabled(False)
+            self.delete_button.setVisible(False)
+            return
+        for button, action, what in ((self.caption_button, "edit", "Change the photo's caption"),
+                                     (self.delete_button, "delete", "Delete the photo (it stays "
+                                                                    "in the audit trail)")):
+            allowed, reason = EVIDENCE_TYPE.can(self.actor, action, photo)
+            button.setEnabled(allowed)
+            button.setToolTip(what if allowed else reason)
+        self.delete_button.setVisible(self.delete_button.isEnabled())  # an admin's
 
     def add_files(self, paths: list[str]) -> list[str]:
         """Attach each file; returns the messages of those refused."""
@@ -154,6 +188,23 @@ class EvidencePanel(QWidget):
         except AuditError as exc:
             self.message.setText(str(exc))
         self.load(self.object_id, self.site_id)
+
+    def _delete(self) -> None:
+        photo = self.current_photo()
+        if photo is None or QMessageBox.question(
+                self, "Delete photo", "Delete this photo? It stays in the audit trail."
+        ) != QMessageBox.StandardButton.Yes:
+            return
+        self.delete_photo(photo["objectId"])
+
+    def delete_photo(self, evidence_id: str) -> None:
+        try:
+            services.delete_record(self.db, self.actor, EVIDENCE.name, evidence_id)
+            self.message.setText("")
+        except AuditError as exc:
+            self.message.setText(str(exc))
+        self.load(self.object_id, self.site_id)
+        self.changed.emit()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         if event.mimeData().hasUrls() and self.object_id:
