@@ -31,11 +31,14 @@ def setup(level: int = logging.INFO) -> Path | None:
     """Log to ``<data folder>/logs/desktop-audit.log`` (rotated at 1 MB, 5 kept); the
     path, or None when the folder cannot be written (the program goes on without)."""
     logger = logging.getLogger(LOGGER)
+    path = log_path()
     with _lock:
-        for handler in logger.handlers:
+        for handler in list(logger.handlers):
             if isinstance(handler, logging.handlers.RotatingFileHandler):
-                return Path(handler.baseFilename)
-        path = log_path()
+                if Path(handler.baseFilename) == path.resolve():
+                    return path
+                logger.removeHandler(handler)  # the data folder moved (another database home)
+                handler.close()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES,

@@ -364,11 +364,6 @@ class RecordType:
         """Why *actor* may not point a record at *record* of this type (None: they may)."""
         return None
 
-    @property
-    def site_column(self) -> str | None:
-        """The column that places a row at a site (lists filter and scope by it)."""
-        return self.cdef.site_field
-
     # Rows that may belong to no site at all (seen by everyone who sees the list).
     siteless_rows: bool = False
     # The order files are written in (the order records were made in).

@@ -67,10 +67,6 @@ class SiteType(RecordType):
                            "evidence pack")
         return ALLOWED
 
-    @property
-    def site_column(self) -> str | None:
-        return "objectId"
-
     def reference_refusal(self, actor: Actor, record: Mapping[str, Any]) -> str | None:
         if not actor.sees_site(record.get("objectId")):
             return f"you are not assigned to site {record.get('siteCode')}"

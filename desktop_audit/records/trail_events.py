@@ -33,10 +33,6 @@ class TrailEventType(RecordType):
     siteless_rows = True
     export_order = ("deviceId", "seq")
 
-    @property
-    def site_column(self) -> str | None:
-        return "siteId"
-
     def site_of(self, record: Mapping[str, Any] | None) -> str | None:
         return str(record["siteId"]) if record and record.get("siteId") else None
 

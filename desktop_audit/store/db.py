@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,10 @@ class Database:
         self.path = path
         self.handle = handle
         self._marker: Path | None = None
+        # Called first when the database closes (the app's writer thread finishes its queue).
+        self.on_close: list[Callable[[], None]] = []
+        # What a front end keeps with this open database (the app's op runner).
+        self.attached: dict[str, Any] = {}
 
     @property
     def files_dir(self) -> Path:
@@ -74,6 +78,8 @@ class Database:
             raise IntegrityError(f"database file {self.path} is damaged: {'; '.join(rows[:3])}")
 
     def close(self) -> None:
+        while self.on_close:
+            self.on_close.pop()()
         if not self.handle.is_closed():
             self.handle.close()
         if self._marker is not None:

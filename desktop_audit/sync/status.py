@@ -23,6 +23,9 @@ from desktop_audit.sync.engine import (
 )
 from desktop_audit.sync.parse_client import ParseClient
 
+# Runs database work where the program does its writes and returns when it is done.
+WriteRunner = Callable[[Callable[[], Any]], Any]
+
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
     from desktop_audit.store.db import Database
@@ -102,18 +105,21 @@ class LiveSession:
     normal sync with the same session, then subscribes again."""
 
     def __init__(self, db: Database, actor: Actor, client: Any,
-                 on_change: Callable[[str, str, str], None] | None) -> None:
+                 on_change: Callable[[str, str, str], None] | None,
+                 run_write: WriteRunner | None = None) -> None:
         self.db = db
         self.actor = actor
         self.client = client
         self.on_change = on_change
+        self.run_write: WriteRunner = run_write or (lambda work: work())
         self.live: Any = None
         self.reconnects = 0
 
     def start(self) -> None:
         from desktop_audit.sync.live import LiveQuery
 
-        self.live = LiveQuery(self.db, self.client, on_change=self.on_change)
+        self.live = LiveQuery(self.db, self.client, on_change=self.on_change,
+                              run_write=self.run_write)
         self.live.start()
 
     @property
@@ -126,7 +132,7 @@ class LiveSession:
             return True
         if not self.client.health():
             return False
-        session.sync(self.db, self.client, self.actor, retry_budget=10.0)
+        self.run_write(lambda: session.sync(self.db, self.client, self.actor, retry_budget=10.0))
         self.start()
         self.reconnects += 1
         return True
@@ -142,7 +148,8 @@ class LiveSession:
 
 
 def start_live(db: Database, actor: Actor, password: str,
-               on_change: Callable[[str, str, str], None] | None = None) -> LiveSession:
+               on_change: Callable[[str, str, str], None] | None = None,
+               run_write: WriteRunner | None = None) -> LiveSession:
     """Log in online and keep a Live Query running (the caller stops it)."""
     s = settings(db)
     if not s.server:
@@ -150,7 +157,7 @@ def start_live(db: Database, actor: Actor, password: str,
     client = session.make_client(s.server, s.app_id, key_env=s.key_env or None)
     try:
         session.online_login(client, actor.username, password, budget=10.0)
-        live = LiveSession(db, actor, client, on_change)
+        live = LiveSession(db, actor, client, on_change, run_write)
         live.start()
     except BaseException:
         client.close()

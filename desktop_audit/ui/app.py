@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QThreadPool, QTimer
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QPainter
 from PySide6.QtWidgets import QApplication, QDialog
 
@@ -51,12 +51,27 @@ def ui_settings() -> QSettings:
 
 
 def run_window(db: Any) -> int:
-    """Sign in (or set up an empty database), then the main window until it closes."""
+    """Sign in (or set up an empty database), then the main window until it closes.
+    Unexpected failures go to the log file and an error dialog; the database's one writer
+    finishes its queue before the program ends."""
+    from desktop_audit import logs
+    from desktop_audit.ui.dialogs.error_dialog import install_excepthook
+    from desktop_audit.ui.runner import close_runner
+
+    app = make_app()
+    logs.setup()
+    install_excepthook()
+    try:
+        return _sign_in_and_run(app, db)
+    finally:
+        close_runner(db)  # the queued writes finish before the database is closed
+
+
+def _sign_in_and_run(app: QApplication, db: Any) -> int:
     from desktop_audit.services import users
     from desktop_audit.ui.dialogs.login import FirstRunDialog, LoginDialog
     from desktop_audit.ui.main_window import MainWindow
 
-    app = make_app()
     settings = ui_settings()
     while True:
         username = str(settings.value("login/username") or "")
@@ -77,15 +92,17 @@ def run_window(db: Any) -> int:
         window.signed_out.connect(signed_out.append)
         window.show()
         app.exec()
-        QThreadPool.globalInstance().waitForDone(5000)
         if not signed_out:
             return 0
 
 
-def settle(app: QApplication, rounds: int = 5) -> None:
+def settle(app: QApplication, db: Any = None, rounds: int = 5) -> None:
     """Let queued work finish: background counts, charts, layouts."""
+    from desktop_audit.ui.runner import runner_for
+
     for _ in range(rounds):
-        QThreadPool.globalInstance().waitForDone(10_000)
+        if db is not None:
+            runner_for(db).drain()
         app.processEvents()
 
 
@@ -109,13 +126,13 @@ def render(db: Any, actor: Any, view: str, out: Path) -> Path:
         raise PermissionDenied("only an admin sees the Users view")
     window.show_view("findings" if form_view else view)
     window.show()
-    settle(app)
+    settle(app, db)
     image = window.grab()
     if form_view:
         dialog = open_finding_form(db, actor, window)
         dialog.resize(860, 740)
         dialog.show()
-        settle(app)
+        settle(app, db)
         form = dialog.grab()
         painter = QPainter(image)
         painter.fillRect(image.rect(), _shade())
@@ -130,7 +147,7 @@ def render(db: Any, actor: Any, view: str, out: Path) -> Path:
 
         raise FileFormatError(f"cannot write {out}")
     window.close()
-    settle(app, 1)
+    settle(app, db, 1)
     return out
 
 

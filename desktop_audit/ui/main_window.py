@@ -23,7 +23,7 @@ from desktop_audit import __version__, records
 from desktop_audit.domain.actor import Actor
 from desktop_audit.schema import ASPECT, BY_NAME, FINDING, LEGAL, REVIEW, SITE, SPILL_KIT, TRAIL, USER
 from desktop_audit.ui.dialogs.record_form import RecordDialog
-from desktop_audit.ui.tasks import Task
+from desktop_audit.ui.runner import Op, runner_for
 
 # (key used by `desktop-audit screenshot`, navigation label, class shown, how it is shown)
 VIEWS: tuple[tuple[str, str, str | None, str], ...] = (
@@ -162,7 +162,7 @@ class MainWindow(QMainWindow):
         self.online: bool | None = None
         self.live: Any = None  # the Live Query session while online (after a sync)
         self.live_changed.connect(lambda _cls, _oid: self.reload_views())
-        self.status_task: Task | None = None
+        self.status_task: Op | None = None
         status.addWidget(self.user_label)
         status.addWidget(self.db_label)
         status.addPermanentWidget(self.sync_label)
@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
         db = self.db
         live = self.live
 
-        def work(_p: Any, _c: Any) -> tuple[int, str | None, bool | None]:
+        def work(_control: Any) -> tuple[int, str | None, bool | None]:
             from desktop_audit.errors import AuditError
             from desktop_audit.store import sync_state
 
@@ -193,13 +193,11 @@ class MainWindow(QMainWindow):
                 from desktop_audit.sync import status
 
                 online = status.is_online(db)
-            return sync_state.pending_total(db), db.meta("sync_last_at"), online
+            return sync_state.pending_records(db), db.meta("sync_last_at"), online
 
-        task = Task(work, db=db, parent=self)
+        task = runner_for(db).read(work, title="checking the server", parent=self)
         task.succeeded.connect(self._show_sync_status)
-        task.ended.connect(task.deleteLater)
         self.status_task = task
-        task.start()
 
     def _show_sync_status(self, state: tuple[int, str | None, bool | None]) -> None:
         from desktop_audit.ui import format as fmt

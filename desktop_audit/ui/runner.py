@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from desktop_audit import logs
 from desktop_audit.errors import AuditError, Cancelled
@@ -46,7 +47,12 @@ class Op(QObject):
         self.running = True
         self.result: Any = None
         self.error: BaseException | None = None
-        self.ended.connect(self._finish)
+        # Set on the GUI thread once ``ended`` arrived there (every result signal before it).
+        self.delivered = False
+        self.ended.connect(self._delivered)
+
+    def _delivered(self) -> None:
+        self.delivered = True
 
     def _report(self, done: int, total: int, stage: str) -> None:
         self._emit(self.progress, done, total, stage)
@@ -56,9 +62,6 @@ class Op(QObject):
 
     def is_cancelled(self) -> bool:
         return self.control.cancelled
-
-    def _finish(self) -> None:
-        self.running = False
 
     @staticmethod
     def _emit(signal: Any, *args: Any) -> None:
@@ -88,6 +91,7 @@ class Op(QObject):
             else:
                 self._emit(self.succeeded, result)
         finally:
+            self.running = False
             self._emit(self.ended)
 
 
@@ -168,14 +172,29 @@ class Runner(QObject):
         if self.closed:
             raise RuntimeError("the op runner is closed")
         op = Op(title, parent or self)
+        self.ops = [o for o in self.ops if o.running]
         self.ops.append(op)
-        op.ended.connect(lambda: self.ops.remove(op) if op in self.ops else None)
         return op
 
     # ------------------------------------------------------------ state
     @property
     def busy(self) -> bool:
         return any(op.running for op in self.ops)
+
+    def drain(self, timeout: float = 60.0) -> bool:
+        """Let every submitted op finish and its signals arrive (screenshots, shutting
+        down); True when nothing is left running."""
+        app = QCoreApplication.instance()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if app is not None:
+                app.processEvents()
+            if not self.busy:
+                break
+            time.sleep(0.005)
+        if app is not None:
+            app.processEvents()
+        return not self.busy
 
     def wait_idle(self) -> None:
         """Block until the writer has run every write queued so far."""
@@ -193,19 +212,17 @@ class Runner(QObject):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-_runners: dict[int, Runner] = {}
-
-
 def runner_for(db: Any) -> Runner:
-    """The one runner of an open database (made on first use)."""
-    found = _runners.get(id(db))
+    """The one runner of an open database (made on first use, closed with it)."""
+    found: Runner | None = db.attached.get("runner")
     if found is None or found.closed:
         found = Runner(db)
-        _runners[id(db)] = found
+        db.attached["runner"] = found
+        db.on_close.append(lambda: close_runner(db))
     return found
 
 
 def close_runner(db: Any) -> None:
-    found = _runners.pop(id(db), None)
+    found = db.attached.pop("runner", None)
     if found is not None:
         found.close()

@@ -7,9 +7,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, QThreadPool
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
 
 from desktop_audit import services
+from desktop_audit.ui.dialogs.record_form import RecordDialog
+from desktop_audit.ui.runner import Op
 from tests.conftest import World
 
 TODAY = date.today()
@@ -19,7 +22,21 @@ TODAY = date.today()
 def _ui_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("DESKTOP_AUDIT_HOME", str(tmp_path / "home"))
     yield
-    QThreadPool.globalInstance().waitForDone(10_000)
+
+
+def finish(qtbot: QtBot, op: Op | None) -> Op:
+    """Wait until a background op (a save, an attach, a workflow step) has ended and its
+    signals have reached the widgets."""
+    assert op is not None, "the action did not start"
+    qtbot.waitUntil(lambda: op.delivered, timeout=60_000)
+    return op
+
+
+def click_save(qtbot: QtBot, form: RecordDialog) -> None:
+    """Click Save and wait until the form has saved (or shown why not)."""
+    form.save_button.click()
+    qtbot.waitUntil(lambda: not form.saving, timeout=60_000)
+    qtbot.wait(0)
 
 
 @pytest.fixture

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-import pytest
 from pytestqt.qtbot import QtBot
 
 from desktop_audit.ui.dialogs.export_pack import ExportPackDialog
 from desktop_audit.ui.main_window import MainWindow
-from desktop_audit.ui.tasks import Task
+from desktop_audit.ui.runner import runner_for
 from tests.conftest import World
 from tests.ui.conftest import add_aspect, add_finding
 
@@ -33,21 +33,18 @@ def test_export_a_pack_with_chosen_sections(qtbot: QtBot, world: World, tmp_path
     assert dlg.export_button.isEnabled()
 
 
-def test_cancel_leaves_no_file(qtbot: QtBot, world: World, tmp_path: Path,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
-    original = Task.start
-
-    def cancelled_at_once(self: Task, pool: object = None) -> None:
-        self.cancel()  # as if Cancel were pressed before the first step
-        original(self)
-
-    monkeypatch.setattr(Task, "start", cancelled_at_once)
+def test_cancel_leaves_no_file(qtbot: QtBot, world: World, tmp_path: Path) -> None:
     dlg = ExportPackDialog(world.db, world.manager, open_when_done=False)
     qtbot.addWidget(dlg)
     out = tmp_path / "pack.pdf"
     dlg.out.setText(str(out))
+    # The writer is busy with an earlier job, so Cancel is pressed before the pack's first step.
+    earlier = threading.Event()
+    runner_for(world.db).write(lambda _control: earlier.wait(30), title="an earlier write")
     task = dlg.start()
     assert task is not None
+    task.cancel()
+    earlier.set()
     qtbot.waitUntil(lambda: not task.running, timeout=60_000)
     assert "cancelled" in dlg.stage.text().lower()
     assert not out.exists()

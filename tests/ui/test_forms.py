@@ -17,7 +17,7 @@ from desktop_audit.store import rows
 from desktop_audit.ui.dialogs import workflows as wf
 from desktop_audit.ui.dialogs.record_form import RecordDialog
 from tests.conftest import World
-from tests.ui.conftest import add_aspect, add_finding, add_legal
+from tests.ui.conftest import add_aspect, add_finding, add_legal, click_save, finish
 
 
 def form(qtbot: QtBot, w: World, role: str, cls: str, oid: str | None = None,
@@ -45,7 +45,7 @@ def test_create_an_aspect_and_watch_the_risk_derive_live(qtbot: QtBot, world: Wo
     assert e["riskRating"].edit.text() == "16"
     assert e["impactRating"].edit.text() == "Critical"
     assert e["significant"].edit.text() == "Yes"
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     assert dlg.object_id is not None
     saved = rows.load(world.db, BY_NAME["AspectImpactLog"], dlg.object_id)
     assert saved["aspectDescription"] == "Diesel dispensing"
@@ -62,7 +62,7 @@ def test_a_required_number_left_blank_is_reported_at_its_field(qtbot: QtBot, wor
     e["aspectDescription"].set_value("Oily rags")
     e["impact"].set_value("Hazardous waste")
     e["severity"].set_value(2)
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     assert dlg.object_id is None
     assert count(world, "AspectImpactLog") == 0
     assert dlg.errors["likelihood"].isVisible()
@@ -70,7 +70,7 @@ def test_a_required_number_left_blank_is_reported_at_its_field(qtbot: QtBot, wor
     assert "likelihood" in dlg.banner.text()
     e["likelihood"].set_value(3)
     assert not dlg.errors["likelihood"].isVisible()
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     assert count(world, "AspectImpactLog") == 1
 
 
@@ -78,7 +78,7 @@ def test_edit_a_legal_entry_and_see_it_in_the_history(qtbot: QtBot, world: World
     oid = add_legal(world)
     dlg = form(qtbot, world, "coordinator", "LegalRegisterEntry", oid)
     dlg.editors["jurisdiction"].set_value("Scotland")
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     assert rows.load(world.db, BY_NAME["LegalRegisterEntry"], oid)["jurisdiction"] == "Scotland"
     assert dlg.history is not None
     tree = dlg.history.tree
@@ -105,11 +105,11 @@ def test_field_staff_may_raise_observations_only(qtbot: QtBot, world: World) -> 
     e["severity"].set_value("major_nc")
     e["description"].set_value("Bund wall cracked")
     e["correctiveAction"].set_value("Repair")
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     assert dlg.object_id is None
     assert "field staff may raise observations only" in dlg.banner.text()
     e["severity"].set_value("observation")
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     assert dlg.object_id is not None
 
 
@@ -135,7 +135,7 @@ def test_the_spill_kit_checklist_derives_replenishment(qtbot: QtBot, world: Worl
     assert dlg.errors["inspectionStatus"].isVisible()
     assert "cannot pass" in dlg.errors["inspectionStatus"].text()
     e["inspectionStatus"].set_value("needs_attention")
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     saved = rows.load(world.db, BY_NAME["SpillKitLog"], dlg.object_id)
     assert saved["missingItems"] == ["gloves"] and saved["replenishmentNeeded"] is True
     assert saved["checkedBy"] == world.field_staff.id
@@ -161,6 +161,7 @@ def test_closing_is_blocked_until_every_rule_holds(qtbot: QtBot, world: World) -
     assert dlg.close_button.isEnabled()
     assert "Every closing rule holds" in dlg.rules.text()
     dlg.close_button.click()
+    finish(qtbot, dlg.op)
     closed = rows.load(world.db, BY_NAME["AuditFinding"], oid)
     assert closed["closed"] is True and closed["closedBy"] == world.manager.id
 
@@ -173,7 +174,7 @@ def test_record_a_legal_evaluation_moves_the_due_date(qtbot: QtBot, world: World
     dlg.status.setCurrentIndex(dlg.status.findData("compliant"))
     expected = next_due(date.today(), "annual").isoformat()
     assert expected in dlg.next_label.text()
-    dlg.submit()
+    finish(qtbot, dlg.submit())
     after = rows.load(world.db, BY_NAME["LegalRegisterEntry"], oid)
     assert after["dueDate"] == expected
     assert after["complianceStatus"] == "compliant"
@@ -193,7 +194,7 @@ def test_approve_a_completed_review(qtbot: QtBot, world: World) -> None:
     dlg = wf.ApproveDialog(world.db, world.manager, mgr.record)
     qtbot.addWidget(dlg)
     dlg.summary.setPlainText("Programme on track")
-    dlg.submit()
+    finish(qtbot, dlg.submit())
     assert rows.load(world.db, BY_NAME["AuditReview"], rid)["reviewStatus"] == "approved"
     mgr.after_workflow()
     assert not mgr.save_button.isEnabled()
@@ -206,7 +207,7 @@ def test_assign_a_user_to_sites(qtbot: QtBot, world: World) -> None:
     qtbot.addWidget(dlg)
     for i in range(dlg.list.count()):
         dlg.list.item(i).setCheckState(Qt.CheckState.Checked)
-    dlg.submit()
+    finish(qtbot, dlg.submit())
     after = rows.load(world.db, BY_NAME["User"], world.auditor.id)
     assert set(after["sites"]) == {world.site_a, world.site_b}
 
@@ -218,15 +219,16 @@ def test_photos_attach_and_non_images_are_refused(qtbot: QtBot, world: World,
     panel = dlg.evidence
     assert panel is not None and panel.add_button.isEnabled()
     photo = next(config.asset_path("demo_photos").glob("*.jpg"))
-    assert panel.add_files([str(photo)]) == []
+    finish(qtbot, panel.add_files([str(photo)]))
+    assert panel.problems == []
     assert panel.list.count() == 1
     note = tmp_path / "notes.txt"
     note.write_text("not a photo")
-    problems = panel.add_files([str(note)])
-    assert problems and "not a JPEG or PNG photo" in panel.message.text()
+    finish(qtbot, panel.add_files([str(note)]))
+    assert panel.problems and "not a JPEG or PNG photo" in panel.message.text()
     assert panel.list.count() == 1
     evidence_id = panel.list.item(0).data(Qt.ItemDataRole.UserRole)
-    panel.set_caption(evidence_id, "Drums in the rain")
+    finish(qtbot, panel.set_caption(evidence_id, "Drums in the rain"))
     assert panel.list.item(0).text() == "Drums in the rain"
 
 
@@ -244,7 +246,7 @@ def test_create_a_site_and_a_manager_cannot_edit_anothers(qtbot: QtBot, world: W
     e["region"].set_value("Midlands")
     e["siteOwner"].set_value(world.manager.id)
     assert e["significanceThreshold"].value() == 12  # the schema's default
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     assert dlg.object_id is not None
     assert rows.load(world.db, BY_NAME["AuditSite"], dlg.object_id)["siteName"] == "Warehouse Nine"
     again = form(qtbot, world, "admin", "AuditSite")
@@ -252,7 +254,7 @@ def test_create_a_site_and_a_manager_cannot_edit_anothers(qtbot: QtBot, world: W
     again.editors["siteName"].set_value("Clash")
     again.editors["region"].set_value("X")
     again.editors["siteOwner"].set_value(world.manager.id)
-    again.save_button.click()
+    click_save(qtbot, again)
     assert again.errors["siteCode"].isVisible()
     assert "already used" in again.errors["siteCode"].text()
     other = form(qtbot, world, "manager", "AuditSite", world.site_b)
@@ -268,11 +270,11 @@ def test_an_admin_creates_a_user_with_a_password(qtbot: QtBot, world: World) -> 
     e["role"].set_value("auditor")
     assert dlg.password is not None
     dlg.password.setText("short")
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     assert dlg.object_id is None
     assert "at least 8 characters" in dlg.errors["password"].text()
     dlg.password.setText("long-enough-pass")
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     assert dlg.object_id is not None
     from desktop_audit.domain import auth
 
@@ -286,13 +288,13 @@ def test_an_auditor_plans_a_review_they_lead(qtbot: QtBot, world: World) -> None
     assert e["leadAuditor"].value() == world.auditor.id
     e["site"].set_value(world.site_a)
     e["scope"].set_value("Waste and spill response")
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     review = rows.load(world.db, BY_NAME["AuditReview"], dlg.object_id)
     assert review["reviewStatus"] == "planned" and review["leadAuditor"] == world.auditor.id
     led_by_other = form(qtbot, world, "auditor", "AuditReview")
     led_by_other.editors["site"].set_value(world.site_a)
     led_by_other.editors["leadAuditor"].set_value(world.coordinator.id)
-    led_by_other.save_button.click()
+    click_save(qtbot, led_by_other)
     assert led_by_other.object_id is None
     assert "reviews they lead" in led_by_other.banner.text()
 
@@ -311,7 +313,7 @@ def test_photos_can_be_dropped_on_the_record(qtbot: QtBot, world: World) -> None
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     panel.dropEvent(event)
-    assert panel.list.count() == 1
+    qtbot.waitUntil(lambda: panel.list.count() == 1)  # attached on the database writer
     assert panel.list.item(0).text() == photo.name
 
 
@@ -365,18 +367,18 @@ def test_a_new_site_starts_in_the_laptops_time_zone_and_a_wrong_zone_is_refused(
     zone.set_value("Asia/Tokio")
     assert dlg.errors["timeZone"].isVisible()  # said while typing, by the site's own check
     assert "is not a time zone" in dlg.errors["timeZone"].text()
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     assert dlg.object_id is None
     zone.set_value("Asia/Tokyo")
     assert not dlg.errors["timeZone"].isVisible()
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     assert rows.load(world.db, BY_NAME["AuditSite"], dlg.object_id)["timeZone"] == "Asia/Tokyo"
 
 
 def test_every_problem_is_shown_at_its_field(qtbot: QtBot, world: World) -> None:
     dlg = form(qtbot, world, "coordinator", "AspectImpactLog")
     dlg.editors["site"].set_value(world.site_a)
-    dlg.save_button.click()
+    click_save(qtbot, dlg)
     shown = {name for name, label in dlg.errors.items() if label.isVisible()}
     assert {"aspectCategory", "aspectDescription", "impact", "likelihood", "severity"} <= shown
     assert dlg.banner.text().startswith("Not saved: ") and "impact: is required" in dlg.banner.text()
@@ -401,11 +403,15 @@ def test_an_admin_deletes_a_photo_and_others_are_not_offered_it(qtbot: QtBot, wo
     services.add_evidence(world.db, world.admin, parentClass="AuditFinding", parentId=oid,
                          path=photo)
     auditor = form(qtbot, world, "auditor", "AuditFinding", oid).evidence
-    assert auditor is not None and auditor.caption_button.isEnabled()
+    assert auditor is not None
+    qtbot.waitUntil(lambda: auditor.list.count() == 1)  # thumbnails come from a worker
+    assert auditor.caption_button.isEnabled()
     assert auditor.delete_button.isHidden()
     admin = form(qtbot, world, "admin", "AuditFinding", oid).evidence
-    assert admin is not None and admin.delete_button.isEnabled()
-    admin.delete_photo(admin.current_photo()["objectId"])
+    assert admin is not None
+    qtbot.waitUntil(lambda: admin.list.count() == 1)
+    assert admin.delete_button.isEnabled()
+    finish(qtbot, admin.delete_photo(admin.current_photo()["objectId"]))
     assert admin.list.count() == 0
 
 
@@ -424,7 +430,7 @@ def test_a_finding_raised_from_a_review_is_about_it(qtbot: QtBot, world: World) 
     raised.editors["severity"].set_value("observation")
     raised.editors["description"].set_value("No waste register")
     raised.editors["correctiveAction"].set_value("Start one")
-    assert raised.save()
+    click_save(qtbot, raised)
     saved = rows.load(world.db, BY_NAME["AuditFinding"], raised.object_id)
     assert (saved["logType"], saved["sourceId"], saved["review"]) == ("review", rid, rid)
 

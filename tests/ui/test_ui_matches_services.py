@@ -384,7 +384,8 @@ def test_photo_evidence(qtbot: QtBot, world: World, role: str, action: str) -> N
     photo = services.add_evidence(w.db, w.admin, parentClass="AuditFinding", parentId=parent,
                                   path=PHOTO)
     panel = form(qtbot, w, actor, "AuditFinding", parent).evidence
-    assert panel is not None and panel.current_photo() is not None
+    assert panel is not None
+    qtbot.waitUntil(lambda: panel.current_photo() is not None)  # thumbnails from a worker
     button = {"create": panel.add_button, "edit": panel.caption_button,
               "delete": panel.delete_button}[action]
     ui = offered(button)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -15,9 +16,10 @@ from desktop_audit.schema import BY_NAME
 from desktop_audit.ui.dialogs.login import FirstRunDialog, LoginDialog
 from desktop_audit.ui.dialogs.record_form import RecordDialog
 from desktop_audit.ui.main_window import MainWindow
+from desktop_audit.ui.runner import runner_for
 from desktop_audit.ui.views.list_view import ListView
 from tests.conftest import PASSWORD, World
-from tests.ui.conftest import add_aspect, add_finding, add_legal
+from tests.ui.conftest import add_aspect, add_finding, add_legal, click_save, finish
 
 
 def window(qtbot: QtBot, w: World, role: str = "admin",
@@ -42,10 +44,12 @@ def test_login_refuses_a_wrong_password_and_accepts_the_right_one(qtbot: QtBot,
     qtbot.keyClicks(dlg.username, "auditor")
     qtbot.keyClicks(dlg.password, "wrong-password")
     dlg.sign_in.click()
+    finish(qtbot, dlg.op)
     assert dlg.actor is None
     assert "wrong username or password" in dlg.error.text()
     dlg.password.setText(PASSWORD)
     dlg.sign_in.click()
+    finish(qtbot, dlg.op)
     assert "too many failed logins" in dlg.error.text()  # the growing delay holds in the UI too
 
 
@@ -65,7 +69,7 @@ def test_first_run_creates_the_administrator(qtbot: QtBot, db) -> None:  # noqa:
     dlg.password.setText("long-enough-1")
     dlg.again.setText("different-99")
     dlg.create.click()
-    assert "differ" in dlg.error.text()
+    assert dlg.task is None and "differ" in dlg.error.text()
     assert services.users.count_users(db) == 0
     dlg.again.setText("long-enough-1")
     with qtbot.waitSignal(dlg.accepted):
@@ -178,7 +182,7 @@ def test_saving_a_form_refreshes_the_list(qtbot: QtBot, world: World) -> None:
     e["severity"].set_value("minor_nc")
     e["description"].set_value("No spill drill this year")
     e["correctiveAction"].set_value("Hold a drill")
-    dialog.save_button.click()
+    click_save(qtbot, dialog)
     assert view.model.rowCount() == 1
 
 
@@ -245,14 +249,13 @@ def test_a_cancelled_import_changes_nothing(qtbot: QtBot, world: World, tmp_path
         writer.writerow(["site", "logType", "severity", "description", "correctiveAction"])
         for n in range(1200):
             writer.writerow(["PLT-01", "general", "observation", f"Row {n}", "Look"])
-    from desktop_audit.io.tabular import import_file
-    from desktop_audit.ui.tasks import Task
-
-    task = Task(lambda p, c: import_file(world.db, world.coordinator, "AuditFinding", big,
-                                         progress=p, cancelled=c), db=world.db)
+    # The writer is busy, so Cancel is pressed before the import has begun.
+    earlier = threading.Event()
+    runner_for(world.db).write(lambda _control: earlier.wait(30), title="an earlier write")
+    task = view.start_import(big, show_progress=False)
     task.cancel()
     with qtbot.waitSignal(task.was_cancelled, timeout=10_000) as result:
-        task.start()
+        earlier.set()
     assert "nothing was imported" in result.args[0]
     view.reload()
     assert view.model.rowCount() == 0

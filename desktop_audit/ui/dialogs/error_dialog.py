@@ -90,6 +90,11 @@ def show_error(exc: BaseException, context: str = "", parent: QWidget | None = N
     dialog.open()
 
 
+def open_dialogs() -> list[ErrorDialog]:
+    """The error dialogs on screen now, oldest first."""
+    return list(_open)
+
+
 def install_excepthook() -> None:
     """Route every uncaught exception (GUI thread or any other) to the log and a dialog,
     instead of a traceback on a terminal nobody reads."""

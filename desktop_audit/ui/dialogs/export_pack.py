@@ -29,10 +29,13 @@ from PySide6.QtWidgets import (
 
 from desktop_audit import clock, records, services
 from desktop_audit.domain.actor import Actor
+from desktop_audit.errors import AuditError
+from desktop_audit.jobs import Control
 from desktop_audit.schema import REVIEW, SITE
 from desktop_audit.store import rows
 from desktop_audit.ui import format as fmt
-from desktop_audit.ui.tasks import Task
+from desktop_audit.ui.dialogs.error_dialog import show_error as show_unexpected
+from desktop_audit.ui.runner import Op, runner_for
 
 
 class ExportPackDialog(QDialog):
@@ -47,7 +50,7 @@ class ExportPackDialog(QDialog):
         self.db = db
         self.actor = actor
         self.open_when_done = open_when_done
-        self.task: Task | None = None
+        self.task: Op | None = None
         self.result: Any = None
         self.setWindowTitle("Export evidence pack")
         self.setMinimumWidth(560)
@@ -154,7 +157,7 @@ class ExportPackDialog(QDialog):
     def chosen_sections(self) -> list[str]:
         return [k for k, box in self.sections.items() if box.isChecked()]
 
-    def start(self) -> Task | None:
+    def start(self) -> Op | None:
         from desktop_audit.reports import export_pack
 
         if self.task is not None and self.task.running:
@@ -170,21 +173,18 @@ class ExportPackDialog(QDialog):
         review = self.review.currentData()
         sections = self.chosen_sections()
         as_of = clock.now_iso()
-        stage: dict[str, str] = {}
 
-        def work(progress: Any, cancelled: Any) -> Any:
-            def report(fraction: float, label: str) -> None:
-                stage["now"] = label
-                progress(int(fraction * 1000), 1000)
+        def work(control: Control) -> Any:
+            # On the database writer: the export journals itself when the file is written.
             return export_pack(db, actor, site, out, date_from=d_from, date_to=d_to,
                                review_id=review, as_of=as_of, sections=sections,
-                               progress=report, cancelled=cancelled)
+                               control=control)
 
-        task = Task(work, db=db, parent=self)
-        task.progress.connect(lambda done, _t: (self.bar.setValue(done),
-                                                self.stage.setText(stage.get("now", ""))))
+        task = runner_for(db).write(work, title="exporting the evidence pack", parent=self)
+        task.progress.connect(lambda done, _total, stage: (self.bar.setValue(done),
+                                                           self.stage.setText(stage)))
         task.succeeded.connect(self._finished)
-        task.failed.connect(lambda msg: self._stopped(f"Not exported: {msg}"))
+        task.failed.connect(self._failed)
         task.was_cancelled.connect(lambda msg: self._stopped(msg[0].upper() + msg[1:]))
         self.task = task
         self.bar.setValue(0)
@@ -192,8 +192,12 @@ class ExportPackDialog(QDialog):
         self.export_button.setEnabled(False)
         self.cancel_button.setText("Cancel")
         self.stage.setText("Starting…")
-        task.start()
         return task
+
+    def _failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, AuditError):
+            show_unexpected(exc, "exporting the evidence pack", self)
+        self._stopped(f"Not exported: {exc}")
 
     def _finished(self, result: Any) -> None:
         self.result = result

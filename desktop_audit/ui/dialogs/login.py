@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
 from desktop_audit import __version__, services
 from desktop_audit.domain import auth
 from desktop_audit.domain.actor import Actor
-from desktop_audit.errors import AuditError, ValidationError
+from desktop_audit.errors import AuditError
+from desktop_audit.ui.dialogs.error_dialog import show_error as show_unexpected
+from desktop_audit.ui.runner import Op, runner_for
 
 HEADER = ("<div style='font-size:18pt; font-weight:600'>desktop_audit</div>"
           "<div style='color:#6c757d'>ISO 14001 environmental audits · works offline</div>")
@@ -30,6 +32,7 @@ HEADER = ("<div style='font-size:18pt; font-weight:600'>desktop_audit</div>"
 class LoginDialog(QDialog):
     def __init__(self, db: Any, parent: QWidget | None = None, *, username: str = "") -> None:
         super().__init__(parent)
+        self.op: Op | None = None
         self.db = db
         self.actor: Actor | None = None
         self.setWindowTitle("Sign in – desktop_audit")
@@ -65,15 +68,34 @@ class LoginDialog(QDialog):
         box.addWidget(buttons)
         (self.password if username else self.username).setFocus()
 
-    def submit(self) -> None:
-        try:
-            self.actor = auth.login(self.db, self.username.text(), self.password.text())
-        except AuditError as exc:
-            self.error.setText(str(exc))
-            self.password.selectAll()
-            self.password.setFocus()
-            return
+    def submit(self) -> Op | None:
+        """Check the password on the database writer (a login is journaled, and argon2id
+        takes a moment): the dialog stays responsive and closes once signed in."""
+        if self.op is not None and self.op.running:
+            return None
+        db, username, password = self.db, self.username.text(), self.password.text()
+        self.sign_in.setEnabled(False)
+        self.error.setText("Signing in…")
+        self.op = runner_for(db).write(lambda _c: auth.login(db, username, password),
+                                       title="signing in", parent=self)
+        self.op.succeeded.connect(self._signed_in)
+        self.op.failed.connect(self._refused)
+        self.op.ended.connect(lambda: self.sign_in.setEnabled(True))
+        return self.op
+
+    def _signed_in(self, actor: Any) -> None:
+        self.actor = actor
+        self.error.setText("")
         self.accept()
+
+    def _refused(self, exc: BaseException) -> None:
+        if not isinstance(exc, AuditError):
+            self.error.setText("")
+            show_unexpected(exc, "signing in", self)
+            return
+        self.error.setText(str(exc))
+        self.password.selectAll()
+        self.password.setFocus()
 
 
 class FirstRunDialog(QDialog):
@@ -81,6 +103,7 @@ class FirstRunDialog(QDialog):
 
     def __init__(self, db: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.task: Op | None = None
         self.db = db
         self.actor: Actor | None = None
         self.choice = ""
@@ -120,43 +143,49 @@ class FirstRunDialog(QDialog):
         self.error.setStyleSheet("color: #b02a37;")
         box.addWidget(self.error)
 
-    def create_admin(self) -> None:
+    def create_admin(self) -> Op | None:
         if self.password.text() != self.again.text():
             self.error.setText("The two passwords differ.")
-            return
-        try:
-            self.actor = services.bootstrap_admin(
-                self.db, username=self.username.text().strip(), email=self.email.text().strip(),
-                password=self.password.text(), full_name=self.full_name.text().strip() or None)
-        except ValidationError as exc:
-            self.error.setText(str(exc))
-            return
-        except AuditError as exc:
-            self.error.setText(str(exc))
-            return
+            return None
+        db = self.db
+        values = dict(username=self.username.text().strip(), email=self.email.text().strip(),
+                      password=self.password.text(),
+                      full_name=self.full_name.text().strip() or None)
+        self.create.setEnabled(False)
+        op = runner_for(db).write(lambda _c: services.bootstrap_admin(db, **values),
+                                  title="creating the administrator", parent=self)
+        op.succeeded.connect(self._admin_ready)
+        op.failed.connect(self._demo_failed)
+        op.ended.connect(lambda: self.create.setEnabled(True))
+        self.task = op
+        return op
+
+    def _admin_ready(self, actor: Any) -> None:
+        self.actor = actor
         self.choice = "admin"
         self.accept()
 
     def use_demo(self) -> None:
         """The demo data is written off the GUI thread; the window stays responsive."""
         from desktop_audit import demo
-        from desktop_audit.ui.tasks import Task
 
         db = self.db
         self.demo_button.setEnabled(False)
         self.create.setEnabled(False)
         self.demo_button.setText("Creating demo data…")
-        self.task = Task(lambda _p, _c: demo.first_run(db), db=db, parent=self)
+        self.task = runner_for(db).write(lambda _c: demo.first_run(db),
+                                         title="creating the demo data", parent=self)
         self.task.succeeded.connect(self._demo_ready)
         self.task.failed.connect(self._demo_failed)
-        self.task.start()
 
     def _demo_ready(self, _admin: object) -> None:
         self.choice = "demo"
         self.accept()
 
-    def _demo_failed(self, message: str) -> None:
-        self.error.setText(message)
+    def _demo_failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, AuditError):
+            show_unexpected(exc, "setting up the database", self)
+        self.error.setText(str(exc))
         self.demo_button.setEnabled(True)
         self.create.setEnabled(True)
         self.demo_button.setText("Open with demo data")

@@ -7,6 +7,7 @@ actions the role may not take are disabled with the reason as tooltip."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -34,6 +35,8 @@ from desktop_audit.schema import ClassDef, Field
 from desktop_audit.services.unit_of_work import UnitOfWork
 from desktop_audit.store import rows
 from desktop_audit.ui import format as fmt
+from desktop_audit.ui.dialogs.error_dialog import show_error as show_unexpected
+from desktop_audit.ui.runner import Op, runner_for
 from desktop_audit.ui.table_models import GREY, SiteDays, row_state, tone_colours
 from desktop_audit.ui.widgets import editors as ed
 from desktop_audit.ui.widgets.evidence import EvidencePanel
@@ -75,6 +78,7 @@ class RecordDialog(QDialog):
     def __init__(self, db: Any, actor: Actor, cdef: ClassDef, object_id: str | None = None, *,
                  defaults: dict[str, Any] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.busy: list[Op] = []  # writes this form has running
         self.db = db
         self.actor = actor
         self.cdef = cdef
@@ -452,23 +456,66 @@ class RecordDialog(QDialog):
                 sites=values.get("sites") or [])
         return services.CREATE[self.rt.name](self.db, self.actor, **values)
 
-    def save(self) -> bool:
-        if not self.save_button.isEnabled():
-            return False
+    # ------------------------------------------------------------------ writing
+    def run_write(self, call: Callable[[], Any], *, title: str,
+                  done: Callable[[Any], None] | None = None,
+                  failed: Callable[[AuditError], None] | None = None) -> Op:
+        """Run a service call on the app's one database writer (never on this thread); a
+        refusal comes back to *failed* (default: shown on the form), anything unexpected
+        to the error dialog (and the log)."""
+        op = runner_for(self.db).write(lambda _control: call(), title=title, parent=self)
+        self.busy.append(op)
+
+        def on_failed(exc: BaseException) -> None:
+            if isinstance(exc, AuditError):
+                (failed or self.show_error)(exc)
+            else:
+                show_unexpected(exc, title, self)
+
+        op.failed.connect(on_failed)
+        if done is not None:
+            op.succeeded.connect(done)
+        op.ended.connect(lambda: self.busy.remove(op) if op in self.busy else None)
+        return op
+
+    @property
+    def saving(self) -> bool:
+        return bool(self.busy)
+
+    def save(self) -> Op | None:
+        """Save what the form holds, off the GUI thread; the Op ends when it is done."""
+        if not self.save_button.isEnabled() or self.saving:
+            return None
         self.clear_errors()
         values = self.values()
-        try:
-            if self.object_id is None:
-                self.object_id = self._create(values)
-            elif values:
-                services.UPDATE[self.rt.name](self.db, self.actor, self.object_id, **values)
-        except AuditError as exc:
-            self.show_error(exc)
-            return False
+        object_id = self.object_id
+        update = services.UPDATE.get(self.rt.name)
+
+        def call() -> str | None:
+            if object_id is None:
+                return self._create(values)
+            if values and update is not None:
+                update(self.db, self.actor, object_id, **values)
+            return object_id
+
+        self.save_button.setEnabled(False)
+        self.status.setText("Saving…")
+        op = self.run_write(call, title=f"saving the {self.rt.label.lower()}",
+                            done=self._saved)
+        op.ended.connect(self._save_ended)
+        return op
+
+    def _saved(self, object_id: Any) -> None:
+        self.object_id = object_id
         self.status.setText(f"Saved {clock.now().astimezone():%H:%M}")
         self._reload_after_save()
-        self.saved.emit(self.object_id)
-        return True
+        if self.object_id:
+            self.saved.emit(self.object_id)
+
+    def _save_ended(self) -> None:
+        if self.status.text() == "Saving…":
+            self.status.setText("")
+        self._apply_permissions()
 
     def _reload_after_save(self) -> None:
         if self.password is not None:

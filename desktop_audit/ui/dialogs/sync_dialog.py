@@ -23,8 +23,10 @@ from PySide6.QtWidgets import (
 from desktop_audit import services
 from desktop_audit.domain.actor import Actor
 from desktop_audit.errors import AuditError
+from desktop_audit.jobs import Control
 from desktop_audit.ui import format as fmt
-from desktop_audit.ui.tasks import Task
+from desktop_audit.ui.dialogs.error_dialog import show_error as show_unexpected
+from desktop_audit.ui.runner import Op, runner_for
 
 
 class SyncDialog(QDialog):
@@ -41,7 +43,8 @@ class SyncDialog(QDialog):
         # Called from the Live Query thread after each merged change; None: no Live Query.
         self.on_live_change = on_live_change
         self.live_error: str | None = None
-        self.task: Task | None = None
+        self.task: Op | None = None
+        self.resolving: Op | None = None
         self.report: Any = None
         self.setWindowTitle("Sync with the server")
         self.setMinimumWidth(620)
@@ -136,16 +139,27 @@ class SyncDialog(QDialog):
         item = self.conflicts.currentItem() or self.conflicts.item(0)
         if item is None:
             return
-        try:
-            services.resolve_conflict(self.db, self.actor, int(item.data(Qt.ItemDataRole.UserRole)),
-                                      keep, value)
-        except (AuditError, ValueError) as exc:
-            self.stage.setText(str(exc))
-            return
-        self.stage.setText("Conflict resolved; the choice is in the audit trail.")
-        self.show_status()
+        conflict_id = int(item.data(Qt.ItemDataRole.UserRole))
+        db, actor = self.db, self.actor
+        op = runner_for(db).write(
+            lambda _c: services.resolve_conflict(db, actor, conflict_id, keep, value),
+            title="settling a conflict", parent=self)
 
-    def start(self) -> Task | None:
+        def refused(exc: BaseException) -> None:
+            if isinstance(exc, AuditError):
+                self.stage.setText(str(exc))
+            else:
+                show_unexpected(exc, "settling a conflict", self)
+
+        def resolved(_result: object) -> None:
+            self.stage.setText("Conflict resolved; the choice is in the audit trail.")
+            self.show_status()
+
+        op.succeeded.connect(resolved)
+        op.failed.connect(refused)
+        self.resolving = op
+
+    def start(self) -> Op | None:
         from desktop_audit.sync import status
 
         if self.task is not None and self.task.running:
@@ -159,27 +173,25 @@ class SyncDialog(QDialog):
             return None
         db, actor, password = self.db, self.actor, self.password.text()
         on_live_change = self.on_live_change
-        stage: dict[str, str] = {}
+        runner = runner_for(db)
 
-        def work(progress: Any, cancelled: Any) -> Any:
-            def report(name: str, done: int, total: int) -> None:
-                stage["now"] = name
-                progress(done, total)
-            result = status.sync_now(db, actor, password, progress=report,
-                                     cancel=task.cancel_event, retry_budget=20.0)
+        def work(control: Control) -> Any:
+            result = status.sync_now(db, actor, password, control=control, retry_budget=20.0)
             live, live_error = None, None
             if on_live_change is not None:
-                # Stay subscribed to findings and reviews while online.
+                # Stay subscribed to findings and reviews while online; their merges go
+                # through the one database writer.
                 try:
-                    live = status.start_live(db, actor, password, on_live_change)
+                    live = status.start_live(db, actor, password, on_live_change,
+                                             run_write=runner.write_and_wait)
                 except (AuditError, OSError, ValueError) as exc:
                     live_error = str(exc)
             return result, live, live_error
 
-        task = Task(work, db=db, parent=self)
-        task.progress.connect(lambda done, total: self._progress(stage.get("now", ""), done, total))
+        task = runner.write(work, title="syncing", parent=self)
+        task.progress.connect(lambda done, total, stage: self._progress(done, total, stage))
         task.succeeded.connect(self._done)
-        task.failed.connect(lambda msg: self._stopped(False, msg))
+        task.failed.connect(self._failed)
         task.was_cancelled.connect(lambda msg: self._stopped(True, "Sync stopped: " + msg))
         self.task = task
         self.bar.setRange(0, 0)
@@ -187,10 +199,14 @@ class SyncDialog(QDialog):
         self.sync_button.setEnabled(False)
         self.close_button.setText("Cancel")
         self.stage.setText("Connecting…")
-        task.start()
         return task
 
-    def _progress(self, stage: str, done: int, total: int) -> None:
+    def _failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, AuditError):
+            show_unexpected(exc, "syncing", self)
+        self._stopped(False, str(exc))
+
+    def _progress(self, done: int, total: int, stage: str) -> None:
         if total > 0:
             self.bar.setRange(0, total)
             self.bar.setValue(done)

@@ -43,6 +43,8 @@ from desktop_audit.schema import FINDING, SITE
 from desktop_audit.services.unit_of_work import UnitOfWork
 from desktop_audit.store import rows
 from desktop_audit.ui import format as fmt
+from desktop_audit.ui.dialogs.error_dialog import show_error as show_unexpected
+from desktop_audit.ui.runner import Op, runner_for
 
 if TYPE_CHECKING:
     from desktop_audit.ui.dialogs.record_form import RecordDialog
@@ -100,6 +102,7 @@ class _ActionDialog(QDialog):
     """A dialog around one service call: a refusal is shown in the dialog, which stays open."""
 
     error: QLabel
+    db: Any
 
     def add_error_label(self, box: QVBoxLayout) -> None:
         self.error = QLabel()
@@ -107,13 +110,29 @@ class _ActionDialog(QDialog):
         self.error.setWordWrap(True)
         box.addWidget(self.error)
 
-    def run(self, call: Callable[[], Any]) -> None:
-        try:
-            call()
-        except AuditError as exc:
+    op: Op | None = None
+
+    def run(self, call: Callable[[], Any]) -> Op | None:
+        """Run the service call on the database writer; the dialog closes when it is done
+        and stays open, saying why, when it is refused."""
+        if self.op is not None and self.op.running:
+            return None
+        self.error.setText("Working…")
+        self.setEnabled(False)
+        op = runner_for(self.db).write(lambda _control: call(), title=self.windowTitle(),
+                                       parent=self)
+        op.succeeded.connect(lambda _result: self.accept())
+        op.failed.connect(self._refused)
+        op.ended.connect(lambda: self.setEnabled(True))
+        self.op = op
+        return op
+
+    def _refused(self, exc: BaseException) -> None:
+        if isinstance(exc, AuditError):
             self.error.setText(str(exc))
-            return
-        self.accept()
+        else:
+            self.error.setText("")
+            show_unexpected(exc, self.windowTitle(), self)
 
 
 class CloseFindingDialog(_ActionDialog):
@@ -179,9 +198,9 @@ class CloseFindingDialog(_ActionDialog):
         self.close_button.setEnabled(not blockers)
         self.close_button.setToolTip(blockers[0].reason if blockers else "")
 
-    def submit(self) -> None:
+    def submit(self) -> Op | None:
         c = self.candidate()
-        self.run(lambda: services.close_finding(
+        return self.run(lambda: services.close_finding(
             self.db, self.actor, self.finding["objectId"], verificationNote=c["verificationNote"],
             rootCause=c["rootCause"], correctiveAction=c["correctiveAction"]))
 
@@ -234,14 +253,14 @@ class EvaluationDialog(_ActionDialog):
         due = next_due(date(d.year(), d.month(), d.day()), self.entry["reviewFrequency"])
         self.next_label.setText(f"Next evaluation will be due on <b>{due.isoformat()}</b>.")
 
-    def submit(self) -> None:
+    def submit(self) -> Op | None:
         def record() -> None:
             self.new_due = services.record_legal_evaluation(
                 self.db, self.actor, self.entry["objectId"], complianceStatus=self.status.currentData(),
                 evaluatedOn=self.on.date().toString("yyyy-MM-dd"),
                 evidenceNote=self.note.toPlainText().strip() or None)
 
-        self.run(record)
+        return self.run(record)
 
 
 class AssignSitesDialog(_ActionDialog):
@@ -276,8 +295,8 @@ class AssignSitesDialog(_ActionDialog):
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())
                 if self.list.item(i).checkState() == Qt.CheckState.Checked]
 
-    def submit(self) -> None:
-        self.run(lambda: services.assign_sites(self.db, self.actor, self.user["objectId"],
+    def submit(self) -> Op | None:
+        return self.run(lambda: services.assign_sites(self.db, self.actor, self.user["objectId"],
                                                self.ticked()))
 
 
@@ -304,8 +323,8 @@ class ApproveDialog(_ActionDialog):
         buttons.rejected.connect(self.reject)
         box.addWidget(buttons)
 
-    def submit(self) -> None:
-        self.run(lambda: services.approve_review(
+    def submit(self) -> Op | None:
+        return self.run(lambda: services.approve_review(
             self.db, self.actor, self.review["objectId"],
             summaryNote=self.summary.toPlainText().strip() or None))
 
@@ -337,12 +356,9 @@ def _reopen(form: RecordDialog) -> None:
     reason, given = QInputDialog.getText(form, "Reopen finding", "Why is the finding reopened?")
     if not given:
         return
-    try:
-        services.reopen_finding(form.db, form.actor, form.record["objectId"], reason=reason)
-    except AuditError as exc:
-        form.show_error(exc)
-        return
-    form.after_workflow()
+    oid = form.record["objectId"]
+    form.run_write(lambda: services.reopen_finding(form.db, form.actor, oid, reason=reason),
+                   title="reopening the finding", done=lambda _r: form.after_workflow())
 
 
 WORKFLOWS: dict[str, Workflow] = {
@@ -439,12 +455,10 @@ def _reset_password(form: RecordDialog) -> Button:
                                                QLineEdit.EchoMode.Password)
         if not given:
             return
-        try:
-            services.set_password(form.db, form.actor, form.record["objectId"], password)
-        except AuditError as exc:
-            form.show_error(exc)
-            return
-        form.status.setText("Password reset")
+        oid = form.record["objectId"]
+        form.run_write(lambda: services.set_password(form.db, form.actor, oid, password),
+                       title="resetting the password",
+                       done=lambda _r: form.status.setText("Password reset"))
     return Button("reset_password", "Reset password…", ok, why or "Set a new password", reset)
 
 
@@ -456,11 +470,12 @@ def _delete(form: RecordDialog) -> Button:
         if QMessageBox.question(form, "Delete", "Delete this record? It stays in the audit "
                                 "trail.") != QMessageBox.StandardButton.Yes:
             return
-        try:
-            services.delete_record(form.db, form.actor, form.rt.name, form.record["objectId"])
-        except AuditError as exc:
-            form.show_error(exc)
-            return
-        form.saved.emit(form.record["objectId"])
-        form.accept()
+        oid = form.record["objectId"]
+
+        def deleted(_result: object) -> None:
+            form.saved.emit(oid)
+            form.accept()
+
+        form.run_write(lambda: services.delete_record(form.db, form.actor, form.rt.name, oid),
+                       title="deleting the record", done=deleted)
     return Button("delete", "Delete…", ok, why or "Delete this record", delete, visible=ok)

@@ -27,12 +27,14 @@ from PySide6.QtWidgets import (
 
 from desktop_audit import records, services
 from desktop_audit.domain.actor import Actor
+from desktop_audit.errors import AuditError
 from desktop_audit.records.base import Decision
 from desktop_audit.schema import SITE, ClassDef
 from desktop_audit.services.unit_of_work import UnitOfWork
 from desktop_audit.store import listing
+from desktop_audit.ui.dialogs.error_dialog import show_error as show_unexpected
+from desktop_audit.ui.runner import Op, runner_for
 from desktop_audit.ui.table_models import RecordTableModel
-from desktop_audit.ui.tasks import Task
 
 
 def may_create(db: Any, actor: Actor, rt: records.RecordType) -> Decision:
@@ -70,7 +72,7 @@ class ListView(QWidget):
         self.rt = rt = records.of(cdef.name)
         self.settings = settings
         self.model = RecordTableModel(db, actor, cdef, parent=self)
-        self.tasks: list[Task] = []
+        self.tasks: list[Op] = []
         self._generation = 0
         self.total: int | None = None
 
@@ -282,12 +284,14 @@ class ListView(QWidget):
     def _start_count(self) -> None:
         generation = self._generation
         db, query = self.db, self.model.query.copy()
-        task = Task(lambda _p, _c: listing.count(db, query), db=db, parent=self)
-        task.succeeded.connect(lambda n: self._counted(generation, int(n)))
-        task.ended.connect(lambda: self.tasks.remove(task) if task in self.tasks else None)
-        task.ended.connect(task.deleteLater)
-        self.tasks.append(task)
-        task.start()
+        op = runner_for(db).read(lambda _c: listing.count(db, query), title="counting rows",
+                                 parent=self)
+        op.succeeded.connect(lambda n: self._counted(generation, int(n)))
+        self._track(op)
+
+    def _track(self, op: Op) -> None:
+        self.tasks.append(op)
+        op.ended.connect(lambda: self.tasks.remove(op) if op in self.tasks else None)
 
     def _counted(self, generation: int, total: int) -> None:
         if generation != self._generation:
@@ -332,18 +336,19 @@ class ListView(QWidget):
         if path:
             self.start_import(Path(path))
 
-    def start_import(self, path: Path, *, show_progress: bool = True) -> Task:
+    def start_import(self, path: Path, *, show_progress: bool = True) -> Op:
         from desktop_audit.io.tabular import import_file
 
         db, actor, name = self.db, self.actor, self.cdef.name
-        task = Task(lambda progress, cancelled: import_file(db, actor, name, path,
-                                                            progress=progress, cancelled=cancelled),
-                    db=db, parent=self)
-        task.succeeded.connect(lambda counts: self._imported(path, counts))
-        task.failed.connect(lambda msg: self._problem(f"{path.name} was not imported", msg))
-        task.was_cancelled.connect(lambda msg: self.footer.setText(msg))
-        self._run(task, f"Importing {path.name}", show_progress)
-        return task
+        title = f"Importing {path.name}"
+        op = runner_for(db).write(lambda control: import_file(db, actor, name, path,
+                                                              control=control),
+                                  title=title, parent=self)
+        op.succeeded.connect(lambda counts: self._imported(path, counts))
+        op.failed.connect(lambda exc: self._problem(f"{path.name} was not imported", exc))
+        op.was_cancelled.connect(lambda msg: self.footer.setText(msg))
+        self._run(op, title, show_progress)
+        return op
 
     def _imported(self, path: Path, counts: dict[str, int]) -> None:
         self.model.refresh()
@@ -357,32 +362,32 @@ class ListView(QWidget):
         if path:
             self.start_export(Path(path))
 
-    def start_export(self, path: Path, *, show_progress: bool = True) -> Task:
-        from desktop_audit.ui.exporting import export_query
+    def start_export(self, path: Path, *, show_progress: bool = True) -> Op:
+        from desktop_audit.io.list_export import export_list
 
         db, query = self.db, self.model.query.copy()
-        task = Task(lambda progress, cancelled: export_query(db, query, path, progress=progress,
-                                                             cancelled=cancelled),
-                    db=db, parent=self)
-        task.succeeded.connect(lambda n: self.footer.setText(f"Exported {n:,} rows to {path}"))
-        task.failed.connect(lambda msg: self._problem("Export failed", msg))
-        task.was_cancelled.connect(lambda msg: self.footer.setText(msg))
-        self._run(task, f"Exporting to {path.name}", show_progress)
-        return task
+        title = f"Exporting to {path.name}"
+        op = runner_for(db).read(lambda control: export_list(db, query, path, control=control),
+                                 title=title, parent=self)
+        op.succeeded.connect(lambda n: self.footer.setText(f"Exported {n:,} rows to {path}"))
+        op.failed.connect(lambda exc: self._problem("Export failed", exc))
+        op.was_cancelled.connect(lambda msg: self.footer.setText(msg))
+        self._run(op, title, show_progress)
+        return op
 
-    def _run(self, task: Task, title: str, show_progress: bool) -> None:
-        self.tasks.append(task)
-        task.ended.connect(lambda: self.tasks.remove(task) if task in self.tasks else None)
+    def _run(self, op: Op, title: str, show_progress: bool) -> None:
+        self._track(op)
         if show_progress:
             from desktop_audit.ui.widgets.progress import ProgressDialog
 
-            dialog = ProgressDialog(task, title, self)
-            task.start()
-            dialog.open()
-        else:
-            task.start()
+            ProgressDialog(op, title, self).open()
 
-    def _problem(self, title: str, message: str) -> None:
+    def _problem(self, title: str, exc: BaseException) -> None:
+        if not isinstance(exc, AuditError):
+            self.footer.setText(f"{title}: an unexpected problem (see the log)")
+            show_unexpected(exc, title.lower(), self)
+            return
+        message = str(exc)
         self.footer.setText(f"{title}: {message}")
         if self.isVisible():
             box = QMessageBox(QMessageBox.Icon.Warning, title, message,

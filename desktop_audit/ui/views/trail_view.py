@@ -13,7 +13,7 @@ from desktop_audit.domain.actor import Actor
 from desktop_audit.records.base import RecordType
 from desktop_audit.schema import BY_NAME, TRAIL
 from desktop_audit.store import rows
-from desktop_audit.ui.tasks import Task
+from desktop_audit.ui.runner import Op, runner_for
 from desktop_audit.ui.views.list_view import ListView
 
 
@@ -40,7 +40,7 @@ class TrailView(QWidget):
         self.list.box.insertLayout(1, row)  # under the title
         self.list.open_record.connect(self._open)
         box.addWidget(self.list, 1)
-        self.task: Task | None = None
+        self.task: Op | None = None
         self.ok: bool | None = None
         self.verify()
 
@@ -71,10 +71,10 @@ class TrailView(QWidget):
             return
         db = self.db
         self.verify_button.setEnabled(False)
-        self.task = Task(lambda _p, _c: trail.verify(db), db=db, parent=self)
+        self.task = runner_for(db).read(lambda _c: trail.verify(db), title="verifying the trail",
+                                        parent=self)
         self.task.succeeded.connect(self._verified)
-        self.task.failed.connect(lambda msg: self._show(False, f"The check failed: {msg}"))
-        self.task.start()
+        self.task.failed.connect(lambda exc: self._show(False, f"The check failed: {exc}"))
 
     def _verified(self, reports: list[Any]) -> None:
         problems = [r.problem for r in reports if r.problem]

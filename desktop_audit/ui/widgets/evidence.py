@@ -4,11 +4,12 @@ anything not a photo; what the buttons allow is asked of the Evidence record typ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QPixmap
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -29,8 +30,24 @@ from desktop_audit.errors import AuditError
 from desktop_audit.records.evidence import EVIDENCE_TYPE
 from desktop_audit.schema import EVIDENCE
 from desktop_audit.services import evidence as evidence_service
+from desktop_audit.ui.dialogs.error_dialog import show_error as show_unexpected
+from desktop_audit.ui.runner import Op, runner_for
 
 THUMB = 160
+
+
+def thumbnails(db: Any, class_name: str, object_id: str) -> list[tuple[dict[str, Any], QImage]]:
+    """A record's photos with their thumbnails (runs off the GUI thread: a QImage may be
+    made on any thread, and a JPEG is decoded straight at thumbnail size)."""
+    out = []
+    for ev in evidence_service.for_record(db, class_name, object_id):
+        reader = QImageReader(str(evidence_service.blob_path(db, ev["sha256"], ev["mimeType"])))
+        reader.setAutoTransform(True)
+        size = reader.size()
+        if size.isValid():
+            reader.setScaledSize(size.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio))
+        out.append((ev, reader.read()))
+    return out
 
 
 class PhotoViewer(QDialog):
@@ -61,6 +78,8 @@ class EvidencePanel(QWidget):
         self.object_id: str | None = None
         self.site_id: str | None = None
         self.photos: dict[str, dict[str, Any]] = {}
+        self.problems: list[str] = []  # the refusals of the last change
+        self.ops: list[Op] = []
         self.setAcceptDrops(True)
         box = QVBoxLayout(self)
         self.hint = QLabel()
@@ -94,10 +113,10 @@ class EvidencePanel(QWidget):
         self.message.setStyleSheet("color: #b02a37;")
         box.addWidget(self.message)
 
-    def load(self, object_id: str | None, site_id: str | None) -> None:
+    def load(self, object_id: str | None, site_id: str | None) -> Op | None:
+        """Show a record's photos; the thumbnails are made off the GUI thread."""
         self.object_id = object_id
         self.site_id = site_id
-        self.list.clear()
         allowed, reason = EVIDENCE_TYPE.can(self.actor, "create", None,
                                             {EVIDENCE.site_field or "site": site_id})
         if object_id is None:
@@ -105,21 +124,34 @@ class EvidencePanel(QWidget):
         self.add_button.setEnabled(allowed)
         self.add_button.setToolTip(reason or "JPEG or PNG, up to 20 MB; or drop files here")
         self.setAcceptDrops(allowed)
-        self.photos = {}
-        self._selected()
         if object_id is None:
+            self._show([])
             self.hint.setText("Save the record first, then attach photos.")
-            return
-        rows = evidence_service.for_record(self.db, self.class_name, object_id)
-        self.photos = {ev["objectId"]: ev for ev in rows}
-        self.hint.setText(f"{len(rows)} photos. Drop JPEG or PNG files here or use Add photos; "
-                          "double-click a photo to see it full size.")
-        for ev in rows:
+            return None
+        db, class_name = self.db, self.class_name
+        op = runner_for(db).read(lambda _c: thumbnails(db, class_name, object_id),
+                                 title="reading photos", parent=self)
+        op.succeeded.connect(self._show)
+        self._track(op)
+        return op
+
+    def _track(self, op: Op) -> None:
+        self.ops.append(op)
+        op.ended.connect(lambda: self.ops.remove(op) if op in self.ops else None)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.ops)
+
+    def _show(self, found: list[tuple[dict[str, Any], QImage]]) -> None:
+        self.list.clear()
+        self.photos = {ev["objectId"]: ev for ev, _image in found}
+        if self.object_id is not None:
+            self.hint.setText(f"{len(found)} photos. Drop JPEG or PNG files here or use Add "
+                              "photos; double-click a photo to see it full size.")
+        for ev, image in found:
             path = evidence_service.blob_path(self.db, ev["sha256"], ev["mimeType"])
-            pix = QPixmap(str(path))
-            icon = QIcon(pix.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                                    Qt.TransformationMode.SmoothTransformation)) if not pix.isNull() \
-                else QIcon()
+            icon = QIcon(QPixmap.fromImage(image)) if not image.isNull() else QIcon()
             item = QListWidgetItem(icon, ev.get("caption") or ev["fileName"])
             item.setData(Qt.ItemDataRole.UserRole, ev["objectId"])
             item.setData(Qt.ItemDataRole.UserRole + 1, str(path))
@@ -127,6 +159,7 @@ class EvidencePanel(QWidget):
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)  # the caption and delete buttons act on it
+        self._selected()
 
     def current_photo(self) -> dict[str, Any] | None:
         item = self.list.currentItem()
@@ -149,19 +182,54 @@ class EvidencePanel(QWidget):
             button.setToolTip(what if allowed else reason)
         self.delete_button.setVisible(self.delete_button.isEnabled())  # an admin's
 
-    def add_files(self, paths: list[str]) -> list[str]:
-        """Attach each file; returns the messages of those refused."""
-        problems = []
-        for p in paths:
-            try:
-                services.add_evidence(self.db, self.actor, parentClass=self.class_name,
-                                      parentId=self.object_id, path=p)
-            except AuditError as exc:
-                problems.append(str(exc).removeprefix("file: "))
+    def _write(self, work: Callable[[], list[str]], title: str) -> Op:
+        """Run a change of the photos on the database writer, then show them again (the
+        hashing, copying and thumbnails of a 12 MP photo never hold up the window)."""
+        db, class_name, object_id = self.db, self.class_name, self.object_id
+
+        def job(_control: Any) -> tuple[list[str], list[tuple[dict[str, Any], QImage]]]:
+            problems = work()
+            shown = thumbnails(db, class_name, object_id) if object_id else []
+            return problems, shown
+
+        self.message.setText("Working…")
+        op = runner_for(self.db).write(job, title=title, parent=self)
+        op.succeeded.connect(self._written)
+        op.failed.connect(lambda exc: self._failed(exc, title))
+        self._track(op)
+        return op
+
+    def _written(self, result: tuple[list[str], list[tuple[dict[str, Any], QImage]]]) -> None:
+        problems, shown = result
+        self.problems = problems
         self.message.setText("\n".join(problems))
-        self.load(self.object_id, self.site_id)
+        self._show(shown)
         self.changed.emit()
-        return problems
+
+    def _failed(self, exc: BaseException, title: str) -> None:
+        if isinstance(exc, AuditError):
+            self.problems = [str(exc)]
+            self.message.setText(str(exc))
+        else:
+            self.message.setText("")
+            show_unexpected(exc, title, self)
+
+    def add_files(self, paths: list[str]) -> Op:
+        """Attach each file (off the GUI thread); ``problems`` then holds the messages of
+        those refused."""
+        db, actor, class_name, object_id = self.db, self.actor, self.class_name, self.object_id
+
+        def attach() -> list[str]:
+            problems = []
+            for p in paths:
+                try:
+                    services.add_evidence(db, actor, parentClass=class_name, parentId=object_id,
+                                          path=p)
+                except AuditError as exc:
+                    problems.append(str(exc).removeprefix("file: "))
+            return problems
+
+        return self._write(attach, "attaching photos")
 
     def _choose(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Add photos", str(Path.home()),
@@ -181,13 +249,14 @@ class EvidencePanel(QWidget):
         if ok:
             self.set_caption(item.data(Qt.ItemDataRole.UserRole), text)
 
-    def set_caption(self, evidence_id: str, text: str) -> None:
-        try:
-            services.update_caption(self.db, self.actor, evidence_id, text or None)
-            self.message.setText("")
-        except AuditError as exc:
-            self.message.setText(str(exc))
-        self.load(self.object_id, self.site_id)
+    def set_caption(self, evidence_id: str, text: str) -> Op:
+        db, actor = self.db, self.actor
+
+        def change() -> list[str]:
+            services.update_caption(db, actor, evidence_id, text or None)
+            return []
+
+        return self._write(change, "changing a caption")
 
     def _delete(self) -> None:
         photo = self.current_photo()
@@ -197,14 +266,14 @@ class EvidencePanel(QWidget):
             return
         self.delete_photo(photo["objectId"])
 
-    def delete_photo(self, evidence_id: str) -> None:
-        try:
-            services.delete_record(self.db, self.actor, EVIDENCE.name, evidence_id)
-            self.message.setText("")
-        except AuditError as exc:
-            self.message.setText(str(exc))
-        self.load(self.object_id, self.site_id)
-        self.changed.emit()
+    def delete_photo(self, evidence_id: str) -> Op:
+        db, actor = self.db, self.actor
+
+        def delete() -> list[str]:
+            services.delete_record(db, actor, EVIDENCE.name, evidence_id)
+            return []
+
+        return self._write(delete, "deleting a photo")
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         if event.mimeData().hasUrls() and self.object_id:

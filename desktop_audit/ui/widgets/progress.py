@@ -1,15 +1,15 @@
-"""A progress bar with a Cancel button for one Task; the window stays responsive."""
+"""A progress bar with a Cancel button for one background Op; the window stays responsive."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from desktop_audit.ui.tasks import Task
+from desktop_audit.ui.runner import Op
 
 
 class ProgressDialog(QDialog):
-    def __init__(self, task: Task, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, task: Op, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.task = task
         self.setWindowTitle(title)
@@ -27,11 +27,11 @@ class ProgressDialog(QDialog):
         task.progress.connect(self._progress)
         task.ended.connect(self.accept)
 
-    def _progress(self, done: int, total: int) -> None:
+    def _progress(self, done: int, total: int, stage: str = "") -> None:
         if total > 0:
             self.bar.setRange(0, total)
             self.bar.setValue(done)
-            self.label.setText(f"{done:,} of {total:,}")
+            self.label.setText(f"{done:,} of {total:,}" + (f" {stage}" if stage else ""))
 
     def _cancel(self) -> None:
         self.task.cancel()

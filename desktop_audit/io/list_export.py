@@ -1,21 +1,23 @@
-"""Export the rows of a list's current filter to .csv or .xlsx, in the import format."""
+"""Export the rows of a list's current filter to .csv or .xlsx, in the import format (the
+app's Export… button; ``desktop-audit export`` writes whole classes through tabular.py)."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from desktop_audit.errors import Cancelled, FileFormatError
+from desktop_audit.errors import FileFormatError
 from desktop_audit.io import tabular
+from desktop_audit.jobs import Control
 from desktop_audit.store import codec, listing
 from desktop_audit.store.listing import ListQuery
 
 
-def export_query(db: Any, query: ListQuery, path: Path, *,
-                 progress: Callable[[int, int], None] | None = None,
-                 cancelled: Callable[[], bool] | None = None) -> int:
+def export_list(db: Any, query: ListQuery, path: Path, *,
+                control: Control | None = None) -> int:
+    """Write the rows *query* selects; returns how many."""
+    control = control or Control()
     cdef = query.cdef
     cols = tabular.export_columns(cdef)
     names = [c for c in cols if c != "objectId"]  # the list reads objectId first
@@ -30,10 +32,8 @@ def export_query(db: Any, query: ListQuery, path: Path, *,
         for n, raw in enumerate(listing.iterate(db, query, names), start=1):
             row = dict(zip(["objectId", *names], raw, strict=True))
             if n % 1000 == 0:
-                if cancelled is not None and cancelled():
-                    raise Cancelled("export cancelled; no file was written")
-                if progress is not None:
-                    progress(n, total)
+                control.check("export cancelled; no file was written")
+                control.progress(n, total, "written")
             out = []
             for name in cols:
                 value = row[name]
@@ -68,6 +68,5 @@ def export_query(db: Any, query: ListQuery, path: Path, *,
         raise FileFormatError(f"cannot write {path}: {exc.strerror or exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
-    if progress is not None:
-        progress(count, total)
+    control.progress(count, total, "written")
     return count
