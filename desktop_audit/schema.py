@@ -80,6 +80,11 @@ class ClassDef:
     def __post_init__(self) -> None:
         self._by_name.update({f.name: f for f in self.fields})
 
+    def __hash__(self) -> int:
+        # One declaration per class name: hashing the name keeps the caches keyed by a class
+        # (hot in an import) from hashing every field on every call.
+        return hash(self.name)
+
     def get(self, name: str) -> Field:
         return self._by_name[name]
 

@@ -12,6 +12,7 @@ looks at the unit's pending records first), and the unit writes everything with 
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -60,16 +61,18 @@ class Change:
         return out
 
 
+@functools.cache
+def _blank_record(cdef: ClassDef) -> tuple[dict[str, Any], tuple[str, ...]]:
+    values = {f.name: f.default for f in cdef.fields}
+    return values, tuple(f.name for f in cdef.fields if f.is_list and f.default is None)
+
+
 def empty_record(cdef: ClassDef) -> dict[str, Any]:
     """Every field of a new record: the declaration's default, an empty list or None."""
-    out: dict[str, Any] = {}
-    for f in cdef.fields:
-        if f.default is not None:
-            out[f.name] = f.default
-        elif f.is_list:
-            out[f.name] = []
-        else:
-            out[f.name] = None
+    template, lists = _blank_record(cdef)
+    out = dict(template)
+    for name in lists:
+        out[name] = []
     return out
 
 

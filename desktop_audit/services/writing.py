@@ -10,12 +10,14 @@ journals it in one transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit import clock, records
 from desktop_audit.domain import values as coercion
 from desktop_audit.errors import ValidationError
+from desktop_audit.schema import Field
 from desktop_audit.services.unit_of_work import (
     Change,
     UnitOfWork,
@@ -28,18 +30,34 @@ if TYPE_CHECKING:
     from desktop_audit.records.base import RecordType
 
 
+@functools.cache
+def _shape(rt: RecordType) -> tuple[dict[str, Field], frozenset[str], tuple[str, ...],
+                                    tuple[tuple[str, str, str], ...]]:
+    """What the per-row checks need of a type, worked out once (an import runs them
+    hundreds of thousands of times): its fields by name, the fields the hand may set, the
+    required ones, and its references (name, kind, target)."""
+    fields = {f.name: f for f in rt.cdef.fields}
+    required = tuple(f.name for f in rt.cdef.fields
+                     if f.required and not f.derived and f.kind != "bool")
+    refs = tuple((f.name, f.kind, f.target) for f in rt.cdef.fields
+                 if f.is_reference and f.target is not None)
+    return fields, frozenset(rt.editable_fields), required, refs
+
+
 def coerce_values(rt: RecordType, values: Mapping[str, Any], *,
                   editable: Iterable[str] | None = None) -> dict[str, Any]:
     """Coerce typed values; refuses unknown, derived and non-editable fields (all at once)."""
     cdef = rt.cdef
-    allowed = set(editable) if editable is not None else set(rt.editable_fields)
+    fields, editable_fields, _required, _refs = _shape(rt)
+    allowed = set(editable) if editable is not None else editable_fields
     out: dict[str, Any] = {}
     problems: list[ValidationError] = []
+    coerce = coercion.coerce
     for name, raw in values.items():
-        if not cdef.has(name):
+        f = fields.get(name)
+        if f is None:
             problems.append(ValidationError(name, f"is not a field of {cdef.label.lower()}"))
             continue
-        f = cdef.get(name)
         if f.derived:
             inputs = rt.derived_inputs(name)
             problems.append(ValidationError(name, "is derived from " + " and ".join(inputs)
@@ -49,44 +67,42 @@ def coerce_values(rt: RecordType, values: Mapping[str, Any], *,
             problems.append(ValidationError(name, "cannot be set here"))
             continue
         try:
-            out[name] = coercion.coerce(f, raw)
+            out[name] = coerce(f, raw)
         except ValidationError as exc:
             problems.append(exc)
-    raise_problems(problems, cdef.name)
+    if problems:
+        raise_problems(problems, cdef.name)
     return out
 
 
 def required_problems(rt: RecordType, values: Mapping[str, Any]) -> list[ValidationError]:
-    out = []
-    for f in rt.cdef.fields:
-        if f.required and not f.derived and f.kind != "bool" and coercion.blank(values.get(f.name)):
-            out.append(ValidationError(f.name, "is required"))
-    return out
+    blank = coercion.blank
+    return [ValidationError(name, "is required") for name in _shape(rt)[2]
+            if blank(values.get(name))]
 
 
 def reference_problems(u: UnitOfWork, rt: RecordType, values: Mapping[str, Any],
                        changed: Iterable[str] | None = None) -> list[ValidationError]:
     """Pointers name existing records; a site the actor works on; an active user."""
-    names = set(changed) if changed is not None else None
     actor = u.actor
     out: list[ValidationError] = []
-    for f in rt.cdef.fields:
-        if not f.is_reference or f.target is None or (names is not None and f.name not in names):
+    for name, kind, target_name in _shape(rt)[3]:
+        if changed is not None and name not in changed:
             continue
-        targets = values.get(f.name) or [] if f.kind == "pointer_list" else [values.get(f.name)]
-        target_type = records.of(f.target)
+        given = values.get(name)
+        if given is None or given == []:
+            continue
+        targets = given if kind == "pointer_list" else (given,)
         for value in targets:
-            if value is None:
-                continue
-            target = u.get(f.target, value)
+            target = u.get(target_name, value)
             if target is None:
-                out.append(ValidationError(f.name, f"no {target_type.label.lower()} with id "
-                                                   f"{value!r}"))
+                label = records.of(target_name).label.lower()
+                out.append(ValidationError(name, f"no {label} with id {value!r}"))
                 continue
-            why = target_type.reference_refusal(actor, target) if actor is not None and \
-                f.kind == "pointer" else None
-            if why:
-                out.append(ValidationError(f.name, why))
+            if actor is not None and kind == "pointer":
+                why = records.of(target_name).reference_refusal(actor, target)
+                if why:
+                    out.append(ValidationError(name, why))
     return out
 
 
@@ -105,9 +121,11 @@ def unique_problems(u: UnitOfWork, rt: RecordType, values: Mapping[str, Any], ob
 def _check(u: UnitOfWork, rt: RecordType, new: dict[str, Any], old: dict[str, Any] | None,
            object_id: str, changed: frozenset[str] | None, action: str) -> None:
     rt.derive(new, u, changed)
-    problems = [*required_problems(rt, new), *rt.validate(new, old, u, action),
-                *unique_problems(u, rt, new, object_id, changed)]
-    raise_problems(problems, rt.name)
+    problems = [*required_problems(rt, new), *rt.validate(new, old, u, action)]
+    if rt.unique_keys:
+        problems += unique_problems(u, rt, new, object_id, changed)
+    if problems:
+        raise_problems(problems, rt.name)
 
 
 def create(u: UnitOfWork, rt: RecordType, values: Mapping[str, Any], *,

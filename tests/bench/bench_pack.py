@@ -210,6 +210,9 @@ def _big_site(work: Path) -> tuple[Path, str, int]:
     sid = services.create_site(db, admin, siteCode="BEN-01", siteName="Benchmark Works – Ærøskøbing",
                                region="Syddanmark", siteOwner=users["manager"],
                                significanceThreshold=12)
+    for role in ("coordinator", "auditor", "field_staff"):  # who the records name did the work
+        user = rows.must_load(db, USER, users[role])
+        services.assign_sites(db, admin, users[role], [*user["sites"], sid])
     admin = auth.actor_from_row(rows.must_load(db, USER, admin.id))
     now = clock.now()
     made: dict[str, list[str]] = {"aspects": [], "kits": [], "legal": [], "reviews": [], "findings": []}
