@@ -15,16 +15,15 @@ to the log file with its traceback before it is handed back.
 
 from __future__ import annotations
 
-import queue
+import collections
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, Signal
 
-from desktop_audit import logs
 from desktop_audit.errors import AuditError, Cancelled
 from desktop_audit.jobs import Control
 
@@ -82,6 +81,8 @@ class Op(QObject):
             self._emit(self.failed, exc)
         except Exception as exc:  # noqa: BLE001 - the worker's edge: logged, then handed back
             self.error = exc
+            from desktop_audit import logs  # loaded when something unexpected happens
+
             logs.record_failure(exc, f"background job: {self.title}")
             self._emit(self.failed, exc)
         else:
@@ -95,67 +96,95 @@ class Op(QObject):
             self._emit(self.ended)
 
 
-class _Writer(threading.Thread):
-    """The one thread that writes the database, job after job."""
+class _Job(QRunnable):
+    """One piece of work for a Qt thread pool."""
 
-    def __init__(self, db: Any) -> None:
-        super().__init__(name="db-writer", daemon=True)
-        self.db = db
-        self.jobs: queue.Queue[tuple[Callable[[], None]] | None] = queue.Queue()
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__()
+        self.work = work
+        self.setAutoDelete(True)
 
     def run(self) -> None:
-        try:
-            while True:
-                item = self.jobs.get()
-                if item is None:
-                    return
-                item[0]()
-        finally:
-            try:
-                self.db.handle.close()  # this thread's own SQLite connection
-            except Exception:  # noqa: BLE001 - closing is best effort
-                pass
+        self.work()
 
 
 class Runner(QObject):
-    """The app's op runner: ``write`` for database writes, ``read`` for everything else."""
+    """The app's op runner: ``write`` for database writes, ``read`` for everything else.
+
+    The writer is a Qt thread pool of exactly one thread that never expires, so every write
+    runs on the same thread, with the same SQLite connection, in the order submitted."""
+
+    _kick = Signal()
 
     def __init__(self, db: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.db = db
-        self._writer = _Writer(db)
-        self._writer.start()
-        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="reader")
+        self._pending: collections.deque[tuple[Op, Callable[[], Any]]] = collections.deque()
+        self._kick.connect(self._start_pending, Qt.ConnectionType.QueuedConnection)
+        self._writer = QThreadPool(self)
+        self._writer.setMaxThreadCount(1)
+        self._writer.setExpiryTimeout(-1)
+        self._writer_thread: threading.Thread | None = None
+        self._readers = QThreadPool(self)
+        self._readers.setMaxThreadCount(3)
         self.ops: list[Op] = []
         self.closed = False
 
     # ------------------------------------------------------------ submitting
     def write(self, job: Job, title: str = "saving", parent: QObject | None = None) -> Op:
-        """Run *job* on the writer thread, after the writes already queued."""
+        """Run *job* on the writer thread, after the writes already queued.
+
+        The job is handed over when control is back in the event loop, so the caller
+        connects to the Op's signals first and never misses one (a quick job could
+        otherwise end before anyone listened)."""
         op = self._op(title, parent)
-        self._writer.jobs.put((lambda: op.run(job),))
+        self._later(op, lambda: self._on_writer(lambda: op.run(job)))
         return op
 
     def read(self, job: Job, title: str = "reading", parent: QObject | None = None) -> Op:
         """Run *job* on the reader pool (it must not write the database)."""
         op = self._op(title, parent)
+        db = self.db
 
         def run() -> None:
             try:
                 op.run(job)
             finally:
                 try:
-                    self.db.handle.close()  # this thread's own connection
+                    db.handle.close()  # this thread's own connection
                 except Exception:  # noqa: BLE001 - closing is best effort
                     pass
 
-        self._pool.submit(run)
+        self._later(op, lambda: self._readers.start(_Job(run)))
         return op
+
+    def _on_writer(self, work: Callable[[], None]) -> None:
+        def run() -> None:
+            thread = threading.current_thread()
+            thread.name = "db-writer"
+            self._writer_thread = thread
+            work()
+        self._writer.start(_Job(run))
+
+    def _later(self, op: Op, start: Callable[[], Any]) -> None:
+        """Start work once the event loop turns, in submission order."""
+        self._pending.append((op, start))
+        self._kick.emit()
+
+    def _start_pending(self) -> None:
+        while self._pending:
+            op, start = self._pending.popleft()
+            if self.closed:  # too late for a closing runner: it ends as cancelled
+                op.running = False
+                op.was_cancelled.emit("the program is closing")
+                op.ended.emit()
+            else:
+                start()
 
     def write_and_wait(self, work: Callable[[], Any]) -> Any:
         """From a thread that is not the GUI's (Live Query): run *work* on the writer and
         wait for it; its exception is raised here."""
-        if threading.current_thread() is self._writer:
+        if threading.current_thread() is self._writer_thread:
             return work()
         done: Future[Any] = Future()
 
@@ -165,7 +194,7 @@ class Runner(QObject):
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
                 done.set_exception(exc)
 
-        self._writer.jobs.put((run,))
+        self._on_writer(run)
         return done.result()
 
     def _op(self, title: str, parent: QObject | None) -> Op:
@@ -207,9 +236,19 @@ class Runner(QObject):
         self.closed = True
         for op in list(self.ops):
             op.cancel()
-        self._writer.jobs.put(None)
-        self._writer.join(timeout)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        db = self.db
+
+        def close_connection() -> None:  # the writer thread's own SQLite connection
+            try:
+                db.handle.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+
+        self._writer.start(_Job(close_connection))
+        self._writer.waitForDone(int(timeout * 1000))
+        self._readers.waitForDone(int(timeout * 1000))
+        self.ops.clear()
+        self._pending.clear()
 
 
 def runner_for(db: Any) -> Runner:

@@ -20,14 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_audit import logs
-
 
 class ErrorDialog(QDialog):
     """Something went wrong that the program did not expect."""
 
     def __init__(self, exc: BaseException, *, context: str = "",
                  parent: QWidget | None = None) -> None:
+        from desktop_audit import logs
+
         super().__init__(parent)
         self.setWindowTitle("Something went wrong")
         self.details_text = logs.details(exc)
@@ -81,6 +81,8 @@ _open: list[ErrorDialog] = []
 
 def show_error(exc: BaseException, context: str = "", parent: QWidget | None = None) -> None:
     """Log *exc* with its traceback and show it (from the GUI thread)."""
+    from desktop_audit import logs
+
     logs.record_failure(exc, context or "the app")
     if QApplication.instance() is None:
         return
