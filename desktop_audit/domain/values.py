@@ -38,12 +38,27 @@ def _enum_lookup(choices: tuple[str, ...]) -> dict[str, str]:
     return {_enum_key(c): c for c in choices}
 
 
+_TEXT_KINDS = frozenset({"string", "text", "secret"})
+_KEEP_BLANK = frozenset({"bool", "string_list", "pointer_list"})
+
+
 def coerce(f: Field, value: Any) -> Any:
     """The stored form of *value* for field *f*; None for blank."""
-    if blank(value) and f.kind not in ("bool", "string_list", "pointer_list"):
-        return None
     kind = f.kind
-    if kind in ("string", "text", "secret"):
+    if value.__class__ is str:
+        text = value.strip()
+        if not text:
+            if kind not in _KEEP_BLANK:
+                return None
+        elif kind in _TEXT_KINDS and "\x00" not in text and (kind != "string" or (
+                "\n" not in text and "\r" not in text)) and (
+                f.max_length is None or len(text) <= f.max_length):
+            return text  # the common case (a cell of text) without the checks below
+        elif kind == "enum" and text in f.choices:
+            return text
+    elif value is None and kind not in _KEEP_BLANK:
+        return None
+    if kind in _TEXT_KINDS:
         if not isinstance(value, str):
             if isinstance(value, bool | int | float):
                 value = str(value)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import csv
 import gc
 import hashlib
-import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,47 +152,129 @@ def export_file(db: Database, actor: Actor, class_name: str, path: Path, *,
 # ---------------------------------------------------------------- reading files
 
 
-def read_table(path: Path) -> tuple[list[str], list[list[Any]]]:
-    """Header and rows of a .csv or .xlsx file, or one clear FileFormatError."""
+@dataclass
+class Table:
+    """A .csv or .xlsx file opened for reading row by row (never read whole: a file of a
+    million rows imports in bounded memory)."""
+
+    path: Path
+    header: list[str]
+    rows: Iterator[tuple[int, list[Any]]]  # (row number as a spreadsheet shows it, cells)
+    sha256: str
+    estimate: int  # rows expected (for progress)
+    close: Callable[[], None]
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _scan(path: Path) -> tuple[str, int, bytes]:
+    """One pass over the bytes: the SHA-256, the number of lines, and the first bytes."""
+    digest = hashlib.sha256()
+    lines = 0
+    head = b""
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            if not head:
+                head = chunk[:65536]
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+    return digest.hexdigest(), lines, head
+
+
+def _blank_row(row: list[Any]) -> bool:
+    return not any(c not in (None, "") for c in row)
+
+
+def open_table(path: Path) -> Table:
+    """Open a .csv (UTF-8) or .xlsx file, or raise one clear FileFormatError."""
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        data = path.read_bytes()
-        if b"\x00" in data[:65536]:
-            raise FileFormatError(f"{path.name} is not a CSV text file (it holds binary data)")
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise FileFormatError(
-                f"{path.name} is not UTF-8 text (byte {exc.start + 1}); save it as 'CSV UTF-8'"
-            ) from exc
-        try:
-            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel  # type: ignore[assignment]
-        try:
-            all_rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
-        except csv.Error as exc:
-            raise FileFormatError(f"{path.name} is not a well-formed CSV file: {exc}") from exc
-    elif suffix == ".xlsx":
-        from openpyxl import load_workbook
-        from openpyxl.utils.exceptions import InvalidFileException
+        return _open_csv(path)
+    if suffix == ".xlsx":
+        return _open_xlsx(path)
+    raise FileFormatError(f"{path.name}: import reads .csv or .xlsx files")
 
+
+def _open_csv(path: Path) -> Table:
+    digest, lines, head = _scan(path)
+    if b"\x00" in head:
+        raise FileFormatError(f"{path.name} is not a CSV text file (it holds binary data)")
+    fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by Table.close
+    try:
+        sample = fh.read(4096)
+        fh.seek(0)
         try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-            raise FileFormatError(f"{path.name} is not a readable .xlsx workbook") from exc
-        ws = wb.worksheets[0]
-        all_rows = [list(r) for r in ws.iter_rows(values_only=True)]
-        wb.close()
-    else:
-        raise FileFormatError(f"{path.name}: import reads .csv or .xlsx files")
-    all_rows = [r for r in all_rows if any(c not in (None, "") for c in r)]
-    if not all_rows:
+            dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        reader = csv.reader(fh, dialect)
+        numbered = _numbered_csv(path, reader)
+        header_row = next(numbered, None)
+    except UnicodeDecodeError as exc:
+        fh.close()
+        raise FileFormatError(f"{path.name} is not UTF-8 text (byte {exc.start + 1}); save it as "
+                              "'CSV UTF-8'") from exc
+    except FileFormatError:
+        fh.close()
+        raise
+    if header_row is None:
+        fh.close()
         raise FileFormatError(f"{path.name} is empty (no header row)")
-    header = ["" if h is None else str(h).strip() for h in all_rows[0]]
-    return header, all_rows[1:]
+    header = ["" if h is None else str(h).strip() for h in header_row[1]]
+    return Table(path, header, numbered, digest, max(0, lines - 1), fh.close)
+
+
+def _numbered_csv(path: Path, reader: Any) -> Iterator[tuple[int, list[Any]]]:
+    number = 0
+    try:
+        for row in reader:
+            number = reader.line_num
+            if not _blank_row(row):
+                yield number, row
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"{path.name} is not UTF-8 text (near row {number + 1}); save it "
+                              "as 'CSV UTF-8'") from exc
+    except csv.Error as exc:
+        raise FileFormatError(f"{path.name} is not a well-formed CSV file (row {number + 1}): "
+                              f"{exc}") from exc
+
+
+def _open_xlsx(path: Path) -> Table:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    digest, _lines, _head = _scan(path)
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise FileFormatError(f"{path.name} is not a readable .xlsx workbook") from exc
+    ws = wb.worksheets[0]
+
+    def numbered() -> Iterator[tuple[int, list[Any]]]:
+        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = list(row)
+            if not _blank_row(cells):
+                yield number, cells
+
+    rows = numbered()
+    first = next(rows, None)
+    if first is None:
+        wb.close()
+        raise FileFormatError(f"{path.name} is empty (no header row)")
+    header = ["" if h is None else str(h).strip() for h in first[1]]
+    return Table(path, header, rows, digest, max(0, (ws.max_row or 1) - 1), wb.close)
+
+
+def read_table(path: Path) -> tuple[list[str], list[list[Any]]]:
+    """Header and every row of a small file (the whole file in memory: tests and tools)."""
+    with open_table(path) as table:
+        return table.header, [row for _n, row in table.rows]
 
 
 def map_header(cdef: ClassDef, header: list[str]) -> list[str | None]:
@@ -231,104 +313,127 @@ def _derived_message(rt: RecordType, name: str) -> str:
             f"instead of {name}")
 
 
-def _check_columns(rt: RecordType, mapped: list[str | None], table: list[list[Any]]) -> None:
+def _check_columns(rt: RecordType, mapped: list[str | None]) -> list[str]:
+    """Refuse derived columns given without their inputs; return the required columns the
+    file lacks (a file of updates, with an objectId on every row, may leave them out:
+    only a row that creates a record is refused for them)."""
     cdef = rt.cdef
     present = {m for m in mapped if m}
     for f in cdef.derived_fields:
         inputs = [i for i in rt.derived_inputs(f.name) if i != "site"]
         if f.name in present and not set(inputs) <= present:
             raise ValidationError(f.name, _derived_message(rt, f.name))
-    if "objectId" in present:
-        idx = mapped.index("objectId")
-        if all(len(r) > idx and r[idx] not in (None, "") for r in table):
-            return  # every row updates an existing record: partial columns are fine
     needed = [f.name for f in cdef.fields if f.required and not f.derived and not f.system
               and f.default is None and f.name not in rt.auto_filled]
     missing = [n for n in needed if n not in present]
-    if missing:
-        raise FileFormatError(f"missing column{'s' if len(missing) > 1 else ''}: "
-                              f"{', '.join(missing)}")
+    if missing and "objectId" not in present:
+        raise _missing_columns(missing)
+    return missing
 
 
-def _row_values(rt: RecordType, mapped: list[str | None], row: list[Any],
-                keys: Keys) -> tuple[str | None, dict[str, Any]]:
-    cdef = rt.cdef
-    object_id: str | None = None
-    values: dict[str, Any] = {}
-    for name, raw in zip(mapped, row, strict=False):
-        if name is None:
-            continue
-        if isinstance(raw, str):
-            raw = raw.strip()
-        if name == "objectId":
-            object_id = str(raw) if raw not in (None, "") else None
-            continue
-        f = cdef.get(name)
-        if f.kind == "pointer" and raw not in (None, ""):
-            raw = keys.resolve(f, str(raw))
-        elif f.kind == "pointer_list" and raw not in (None, ""):
-            raw = [keys.resolve(f, part) for part in str(raw).split(";") if part.strip()]
-        values[name] = raw
-    # Derived columns: recomputed from their inputs, refused without them.
-    for f in cdef.derived_fields:
-        if f.name not in values:
-            continue
-        given = values.pop(f.name)
-        if given in (None, ""):
-            continue
-        # An input column that is present counts as given; an empty list is a value.
-        missing = [i for i in rt.derived_inputs(f.name) if i != "site" and
-                   (i not in values or (values[i] in (None, "") and not cdef.get(i).is_list))]
-        if missing:
-            raise ValidationError(f.name, _derived_message(rt, f.name))
-    for f in cdef.fields:  # system columns (closed, raisedBy, sha256 ...) are not imported
-        if f.system and f.name in values:
-            values.pop(f.name)
-    return object_id, values
+def _missing_columns(missing: list[str]) -> FileFormatError:
+    return FileFormatError(f"missing column{'s' if len(missing) > 1 else ''}: "
+                           f"{', '.join(missing)}")
+
+
+class RowReader:
+    """Turns one row of cells into (objectId, values) by a plan made once per file: which
+    column holds which field, how each is cleaned and looked up, which derived columns
+    must be checked against their inputs, which system columns are dropped."""
+
+    def __init__(self, rt: RecordType, mapped: list[str | None], keys: Keys) -> None:
+        self.rt = rt
+        self.keys = keys
+        self.id_column = mapped.index("objectId") if "objectId" in mapped else None
+        cdef = rt.cdef
+        self.columns: list[tuple[int, str, Field, bool]] = []  # (index, name, field, derived)
+        for index, name in enumerate(mapped):
+            if name is None or name == "objectId":
+                continue
+            f = cdef.get(name)
+            if f.system:
+                continue  # system columns (closed, raisedBy, sha256 ...) are not imported
+            self.columns.append((index, name, f, f.derived))
+
+    def read(self, row: list[Any]) -> tuple[str | None, dict[str, Any]]:
+        object_id = None
+        if self.id_column is not None and self.id_column < len(row):
+            raw_id = row[self.id_column]
+            if raw_id not in (None, ""):
+                object_id = str(raw_id).strip() or None
+        values: dict[str, Any] = {}
+        derived: list[tuple[str, Any]] = []
+        width = len(row)
+        for index, name, f, is_derived in self.columns:
+            raw = row[index] if index < width else None
+            if raw.__class__ is str:
+                raw = raw.strip()
+            if is_derived:
+                derived.append((name, raw))
+                continue
+            if raw not in (None, "") and f.is_reference:
+                if f.kind == "pointer":
+                    raw = self.keys.resolve(f, str(raw))
+                else:
+                    raw = [self.keys.resolve(f, part) for part in str(raw).split(";")
+                           if part.strip()]
+            values[name] = raw
+        # Derived columns: recomputed from their inputs, refused without them.
+        rt, cdef = self.rt, self.rt.cdef
+        for name, given in derived:
+            if given in (None, ""):
+                continue
+            # An input column that is present counts as given; an empty list is a value.
+            missing = [i for i in rt.derived_inputs(name) if i != "site" and
+                       (i not in values or (values[i] in (None, "") and not cdef.get(i).is_list))]
+            if missing:
+                raise ValidationError(name, _derived_message(rt, name))
+        return object_id, values
 
 
 def import_file(db: Database, actor: Actor, class_name: str, path: Path, *,
                 control: Control | None = None) -> dict[str, int]:
     """Import a file all or nothing; returns {'created': n, 'updated': m, 'unchanged': k}.
 
-    *control* hears (rows done, rows, stage) while the rows are "checked", then while they
-    are "written"; a cancelled import rolls back and raises Cancelled."""
+    The file is read row by row and written in chunks inside one transaction, so memory
+    stays bounded however long the file is; *control* hears (rows done, rows expected,
+    "imported"), and a cancelled import rolls back and raises Cancelled."""
     control = control or Control()
-
     rt = records.of(class_name)
     cdef = rt.cdef
     if not rt.importable:
         raise FileFormatError(f"{cdef.plural.lower()} cannot be imported from a file")
-    header, table = read_table(path)
-    mapped = map_header(cdef, header)
-    _check_columns(rt, mapped, table)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    # Hundreds of thousands of live row dicts make the cyclic collector rescan them over and
-    # over; none of them form cycles, so it pauses for the import.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _import_rows(db, actor, rt, path, table, mapped, digest, control)
-    finally:
-        if collecting:
-            gc.enable()
+    with open_table(path) as table:
+        mapped = map_header(cdef, table.header)
+        missing = _check_columns(rt, mapped)
+        # Hundreds of thousands of short-lived row dicts make the cyclic collector rescan
+        # the heap over and over; none of them form cycles, so it pauses for the import.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return _import_rows(db, actor, rt, table, mapped, missing, control)
+        finally:
+            if collecting:
+                gc.enable()
 
 
-def _import_rows(db: Database, actor: Actor, rt: RecordType, path: Path, table: list[list[Any]],
-                 mapped: list[str | None], digest: str, control: Control) -> dict[str, int]:
+CHUNK = 5000  # rows written at a time inside the import's one transaction
+
+
+def _import_rows(db: Database, actor: Actor, rt: RecordType, table: Table,
+                 mapped: list[str | None], missing: list[str], control: Control
+                 ) -> dict[str, int]:
     stop = "import cancelled; nothing was imported"
-    keys = Keys(db)
+    reader = RowReader(rt, mapped, Keys(db))
     cdef = rt.cdef
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    total = len(table)
     update = UPDATE[cdef.name]
+    done = 0
     with db.atomic():
         u = UnitOfWork(db, actor, deferred=True)
-        for number, row in enumerate(table, start=2):  # row 1 is the header
-            if number % 500 == 0:
-                control.check(stop)
+        for number, row in table.rows:
             try:
-                object_id, values = _row_values(rt, mapped, row, keys)
+                object_id, values = reader.read(row)
                 existing = u.get(cdef.name, object_id) if object_id else None
                 if existing is not None:
                     before = len(u.changes)
@@ -337,26 +442,29 @@ def _import_rows(db: Database, actor: Actor, rt: RecordType, path: Path, table: 
                     changed = len(u.changes) > before and u.changes[-1].changes
                     counts["updated" if changed else "unchanged"] += 1
                 else:
+                    if missing:
+                        raise _missing_columns(missing)
                     if object_id is not None and (not object_id.isalnum() or len(object_id) != 10):
                         raise ValidationError("objectId", f"'{object_id}' is not a record id")
                     _create_with_id(u, rt, values, object_id)
                     counts["created"] += 1
             except ValidationError as exc:
                 raise exc.at_row(number) from None
+            except FileFormatError:
+                raise
             except AuditError as exc:
                 raise ValidationError("", str(exc), row=number) from None
-            if number % 1000 == 0:
-                control.progress(number - 1, total, "checked")
-        control.progress(total, total, "checked")
-
-        def written(done: int, of: int) -> None:
-            control.check(stop)
-            control.progress(done, of, "written")
-
+            done += 1
+            if done % CHUNK == 0:
+                control.check(stop)
+                u.flush()  # into the transaction: what is pending leaves memory
+                control.progress(done, max(done, table.estimate), "imported")
+        control.check(stop)
         u.journal(trail.Entry("import", cdef.name, None, None, {
-            "file": [None, path.name], "sha256": [None, digest],
+            "file": [None, table.path.name], "sha256": [None, table.sha256],
             "created": [None, counts["created"]], "updated": [None, counts["updated"]]}))
-        u.flush(progress=written)
+        u.flush()
+        control.progress(done, done, "imported")
     return counts
 
 

@@ -369,6 +369,11 @@ class RecordType:
     # The order files are written in (the order records were made in).
     export_order: tuple[str, ...] = ("createdAt", "objectId")
 
+    def unconditional(self, actor: Actor, action: str) -> bool:
+        """Whether the actor's role may take *action* under a rule with no condition (the
+        answer then depends only on the site and the record's state)."""
+        return any(r.when is None and actor.role in r.roles for r in self.rules(action))
+
     def not_by_hand(self, action: str) -> str:
         return "records of this kind are written by the program, not by hand"
 

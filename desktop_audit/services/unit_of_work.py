@@ -27,7 +27,7 @@ from desktop_audit.store import rows, writes
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
-    from desktop_audit.records.base import RecordType, UniqueKey
+    from desktop_audit.records.base import Decision, RecordType, UniqueKey
     from desktop_audit.store.db import Database
 
 TOMBSTONE = "deletedAt"
@@ -99,6 +99,8 @@ class UnitOfWork:
         self._refs: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._keys: dict[tuple[str, tuple[str, ...]], dict[tuple[Any, ...], str]] = {}
         self._journal: list[trail.Entry] = []
+        self._decisions: dict[tuple[str, str, str | None], Decision] = {}
+        self._authors: dict[tuple[str, str | None, str | None], Decision] = {}
 
     # ------------------------------------------------------------ reading (records.Lookup)
     def get(self, class_name: str, object_id: str | None) -> dict[str, Any] | None:
@@ -143,6 +145,30 @@ class UnitOfWork:
         if rt.site_scoped and self.actor is not None and not self.actor.sees_site(site):
             raise NotFound(f"no {rt.label.lower()} with id {object_id!r}")
         return record
+
+    # ------------------------------------------------------------ decisions
+    def decide(self, rt: RecordType, action: str, values: Mapping[str, Any]) -> Decision:
+        """``rt.can`` for a new record, remembered per site when the actor's role may act
+        without a condition (an import asks it once per site, not once per row)."""
+        actor = self.actor
+        assert actor is not None
+        if not rt.unconditional(actor, action):
+            return rt.can(actor, action, None, values)
+        key = (rt.name, action, rt.site_of(values))
+        found = self._decisions.get(key)
+        if found is None:
+            found = self._decisions[key] = rt.can(actor, action, None, values)
+        return found
+
+    def author(self, rt: RecordType, author: str | None, site_id: str | None) -> Decision:
+        """``rt.author_decision``, remembered per (author, site) within this unit."""
+        actor = self.actor
+        assert actor is not None
+        key = (rt.name, author, site_id)
+        found = self._authors.get(key)
+        if found is None:
+            found = self._authors[key] = rt.author_decision(actor, author, site_id, self)
+        return found
 
     # ------------------------------------------------------------ unique keys
     def clashes(self, rt: RecordType, key: UniqueKey, values: Mapping[str, Any],
@@ -194,7 +220,11 @@ class UnitOfWork:
             trail.append(self.db, self.actor, self._journal)
         self.changes = []
         self._journal = []
+        # Written now (in the caller's transaction), so the database answers for them: what
+        # this unit held in memory goes, and a long import stays within bounded memory.
         self._pending.clear()
+        self._keys.clear()
+        self._refs.clear()
 
 
 def _fold(value: Any, nocase: bool) -> Any:

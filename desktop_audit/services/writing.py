@@ -145,11 +145,11 @@ def create(u: UnitOfWork, rt: RecordType, values: Mapping[str, Any], *,
     site_field = rt.cdef.site_field
     if site_field is not None and new.get(site_field) is None:
         raise ValidationError(site_field, "is required", class_name=rt.name)
-    rt.require(actor, action, None, new)
+    u.decide(rt, action, new).enforce()
     object_id = object_id or new_object_id()
     site_id = rt.site_of({**new, "objectId": object_id})  # a new site is its own site
     if rt.author_field:
-        rt.author_decision(actor, new.get(rt.author_field), site_id, u).enforce()
+        u.author(rt, new.get(rt.author_field), site_id).enforce()
     raise_problems(reference_problems(u, rt, new), rt.name)
     _check(u, rt, new, None, object_id, None, action)
     secret = tuple(f.name for f in rt.cdef.fields if f.kind == "secret")

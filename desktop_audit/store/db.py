@@ -178,9 +178,19 @@ _TABLE = bytes(_ALPHABET[b % 62] for b in range(248)) + bytes(8)
 _DROP = bytes(range(248, 256))
 
 
+_ids: list[str] = []
+
+
 def new_object_id() -> str:
-    """A Parse-style objectId made on the laptop: 10 characters of [A-Za-z0-9]."""
-    while True:
-        chars = secrets.token_bytes(16).translate(_TABLE, _DROP)
-        if len(chars) >= 10:
-            return chars[:10].decode("ascii")
+    """A Parse-style objectId made on the laptop: 10 characters of [A-Za-z0-9].
+
+    Drawn from the OS's random source a few hundred at a time (one system call instead of
+    one per record: an import makes two ids per row)."""
+    try:
+        return _ids.pop()
+    except IndexError:
+        pass
+    chars = secrets.token_bytes(4096).translate(_TABLE, _DROP)
+    fresh = [chars[i:i + 10].decode("ascii") for i in range(0, len(chars) - 9, 10)]
+    _ids.extend(fresh[1:])
+    return fresh[0]

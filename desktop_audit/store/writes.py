@@ -21,25 +21,35 @@ TOMBSTONE = "deletedAt"
 _QUEUE = 'INSERT INTO outbox ("className", "objectId", "queuedAt") VALUES (?, ?, ?)'
 
 
-def _insert_sql(cdef: ClassDef) -> tuple[str, list[tuple[str, str]]]:
+def _insert_sql(cdef: ClassDef) -> tuple[str, list[str], list[tuple[int, str]]]:
     cols = [*SYSTEM_COLUMNS, *(f.name for f in cdef.fields)]
-    kinds = {f.name: f.kind for f in cdef.fields}
+    kinds: dict[str, str] = {f.name: f.kind for f in cdef.fields}
     quoted = ", ".join(f'"{c}"' for c in cols)
     sql = f'INSERT INTO "{cdef.table}" ({quoted}) VALUES ({", ".join("?" for _ in cols)})'
-    return sql, [(c, kinds.get(c, "string")) for c in cols]
+    # Only lists, objects and booleans are stored differently from how they are held.
+    converted: list[tuple[int, str]] = [
+        (n, str(kinds[c])) for n, c in enumerate(cols)
+        if kinds.get(c) in codec.JSON_KINDS or kinds.get(c) == "bool"]
+    return sql, cols, converted
 
 
-_INSERTS: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+_INSERTS: dict[str, tuple[str, list[str], list[tuple[int, str]]]] = {}
 
 
 def insert(db: Database, cdef: ClassDef, records: Iterable[Mapping[str, Any]]) -> None:
     """New records (each holding objectId, createdAt, updatedAt and the fields)."""
     if cdef.name not in _INSERTS:
         _INSERTS[cdef.name] = _insert_sql(cdef)
-    sql, cols = _INSERTS[cdef.name]
+    sql, cols, converted = _INSERTS[cdef.name]
     to_db = codec.to_db
-    db.handle.cursor().executemany(sql, [[to_db(k, rec.get(c)) for c, k in cols]
-                                         for rec in records])
+
+    def row(rec: Mapping[str, Any]) -> list[Any]:
+        values = [rec.get(c) for c in cols]
+        for n, kind in converted:
+            values[n] = to_db(kind, values[n])
+        return values
+
+    db.handle.cursor().executemany(sql, [row(rec) for rec in records])
 
 
 def update(db: Database, cdef: ClassDef, object_id: str, values: Mapping[str, Any],

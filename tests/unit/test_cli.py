@@ -149,7 +149,7 @@ def test_kill_9_in_the_middle_of_a_big_import_changes_nothing(world: World, db_p
         return out  # type: ignore[return-value]
 
     before = snapshot()
-    for when in ("checked 19999/", "written 5000/", "written 40000/"):
+    for when in ("imported 5000/", "imported 25000/", "imported 45000/"):
         env = {k: v for k, v in os.environ.items() if not k.startswith("DESKTOP_AUDIT")}
         env.update(DESKTOP_AUDIT_PASSWORD=PASSWORD, DESKTOP_AUDIT_PROGRESS="1")
         proc = subprocess.Popen([sys.executable, "-m", "desktop_audit", "--db", str(db_path),
