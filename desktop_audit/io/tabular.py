@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gc
 import hashlib
+import json
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -74,11 +75,15 @@ class Keys:
 
 
 def cell(value: Any) -> Any:
-    """A value as a spreadsheet cell: yes/no as true/false, lists joined by '; '."""
+    """A value as a spreadsheet cell: yes/no as true/false, lists joined by '; ' (or, when
+    an item holds a ';' itself, written as a JSON array, which import reads back)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
+        items = [str(v) for v in value]
+        if any(";" in v for v in items) or (items and items[0].startswith("[")):
+            return json.dumps(items, ensure_ascii=False)
+        return "; ".join(items)
     if isinstance(value, dict):
         return codec.dumps(value)
     return "" if value is None else value
@@ -134,12 +139,33 @@ def export_file(db: Database, actor: Actor, class_name: str, path: Path, *,
                     count += 1
         else:
             from openpyxl import Workbook
+            from openpyxl.cell import WriteOnlyCell
+            from openpyxl.utils.exceptions import IllegalCharacterError
 
             wb = Workbook(write_only=True)
             ws = wb.create_sheet(cdef.name[:31])
-            ws.append(export_columns(cdef))
+            header = export_columns(cdef)
+            ws.append(header)
+
+            def text(value: Any) -> Any:
+                # Text that looks like a formula stays text: a spreadsheet never runs it, and
+                # it reads back as it was written.
+                if isinstance(value, str) and value.startswith("="):
+                    formula_like = WriteOnlyCell(ws, value=value)
+                    formula_like.data_type = "s"
+                    return formula_like
+                return value
+
             for row in rows:
-                ws.append(row)
+                try:
+                    ws.append([text(v) for v in row])
+                except IllegalCharacterError as exc:
+                    bad = next(h for h, v in zip(header, row, strict=True)
+                               if isinstance(v, str) and any(ord(ch) < 32 and ch not in "\t\n\r"
+                                                             for ch in v))
+                    raise FileFormatError(
+                        f"record {row[0]}, {bad}: holds a control character that an .xlsx "
+                        "file cannot store; export to .csv instead") from exc
                 count += 1
             wb.save(tmp)
         tmp.replace(path)
@@ -207,13 +233,9 @@ def _open_csv(path: Path) -> Table:
         raise FileFormatError(f"{path.name} is not a CSV text file (it holds binary data)")
     fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by Table.close
     try:
-        sample = fh.read(4096)
+        header_line = fh.readline()
         fh.seek(0)
-        try:
-            dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.reader(fh, dialect)
+        reader = csv.reader(fh, csv.excel, delimiter=_delimiter(header_line))
         numbered = _numbered_csv(path, reader)
         header_row = next(numbered, None)
     except UnicodeDecodeError as exc:
@@ -230,11 +252,21 @@ def _open_csv(path: Path) -> Table:
     return Table(path, header, numbered, digest, max(0, lines - 1), fh.close)
 
 
+def _delimiter(header_line: str) -> str:
+    """The separator of the header row: a comma, or the semicolon or tab of spreadsheets
+    saved in locales whose decimal mark is a comma.  Only the header is looked at: the
+    values can hold anything (csv.Sniffer, guessing from values with quotes and line
+    breaks, misreads files this program wrote itself)."""
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
 def _numbered_csv(path: Path, reader: Any) -> Iterator[tuple[int, list[Any]]]:
-    number = 0
+    number = 0  # as a spreadsheet numbers rows: a value with line breaks is still one row
     try:
         for row in reader:
-            number = reader.line_num
+            number += 1
             if not _blank_row(row):
                 yield number, row
     except UnicodeDecodeError as exc:

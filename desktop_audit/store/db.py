@@ -13,6 +13,7 @@ from typing import Any
 import peewee
 
 from desktop_audit.errors import IntegrityError
+from desktop_audit.store import search_index
 
 # Every model is bound to this proxy; open_database() points it at the file.
 database_proxy = peewee.DatabaseProxy()
@@ -38,6 +39,9 @@ class Database:
         self.on_close: list[Callable[[], None]] = []
         # What a front end keeps with this open database (the app's op runner).
         self.attached: dict[str, Any] = {}
+        # Set once the search index exists: each outermost write transaction then hands
+        # the rows it changed to the index before it commits (store/search_index.py).
+        self.search_indexed = False
 
     @property
     def files_dir(self) -> Path:
@@ -65,9 +69,15 @@ class Database:
     def schema_version(self) -> int:
         return int(self.meta("schema_version", "0") or 0)
 
-    def atomic(self) -> Any:
-        """A write transaction that takes the write lock at once (no upgrade deadlocks)."""
-        return self.handle.atomic(lock_type="IMMEDIATE")
+    @contextmanager
+    def atomic(self) -> Iterator[Any]:
+        """A write transaction that takes the write lock at once (no upgrade deadlocks); the
+        outermost one brings the search index up to date before it commits."""
+        outermost = self.handle.transaction_depth() == 0
+        with self.handle.atomic(lock_type="IMMEDIATE") as txn:
+            yield txn
+            if outermost and self.search_indexed:
+                search_index.catch_up(self)
 
     def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
         return self.handle.execute_sql(sql, params)
@@ -135,6 +145,8 @@ def open_database(path: str | os.PathLike[str], *, migrate: bool = True,
 
     handle = peewee.SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False,
                                    timeout=10)
+    handle.register_function(search_index.folded_contains, "search_has", -1, deterministic=True)
+    handle.register_function(search_index.indexed_text, "search_text", -1, deterministic=True)
     try:
         handle.connect(reuse_if_open=True)
     except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
@@ -148,6 +160,8 @@ def open_database(path: str | os.PathLike[str], *, migrate: bool = True,
             ran = migrations.migrate(db)
             if stale and not ran:
                 db.quick_check()
+            search_index.ensure(db)
+            db.search_indexed = True
         elif stale:
             db.quick_check()
     except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:

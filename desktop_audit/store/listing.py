@@ -3,9 +3,24 @@ parameterised query, and the few ways that query is run (a page, a count, groupe
 every row for an export).
 
 This is the hand-written SQL of the 200,000-row list: peewee would cost more than the
-query itself on every keystroke.  ``./dev bench ui`` measures it (first rows, a search
-that walks the sort index, one that has to scan).  No Qt here: the app's table model, its
-dashboard and its export run it, and so could a command.
+query itself on every keystroke.  No Qt here: the app's table model, its dashboard and its
+export run it, and so could a command.
+
+A search keeps every row where each typed word occurs, in any case, inside one of the record
+type's search fields.  A page of a search is read by one of these plans, chosen per search
+(``first_page``) and kept for the following pages:
+
+* ``walk``: follow the sort order's index and test each row until the page is full; best
+  when many rows match (a page fills after a few hundred rows);
+* ``index``: take the rows the search index proposes (``store/search_index.py``), test and
+  sort them; best when few rows match; a word found nowhere costs next to nothing;
+* ``bounded``: when every word is shorter than the index's trigrams and the walk took too
+  long (they are rare), the matches among the first ``BOUND`` rows of the list: a keystroke
+  never waits for a scan of the whole table, and the list says that it looked no further;
+* ``scan``: read the whole table once and keep the top rows (a person asked to search
+  every row for short words).
+
+``./dev bench ui`` measures a keystroke of each kind.
 
 A quick filter comes from the record type (``RecordType.quick_filters``).  Its ``{today}``
 is today's date *at each row's site* (``clock.today`` in the site's time zone), passed as
@@ -26,13 +41,19 @@ from typing import TYPE_CHECKING, Any
 from desktop_audit import clock, records
 from desktop_audit.records.base import RecordType
 from desktop_audit.schema import SITE, ClassDef, Field
-from desktop_audit.store import codec, rows
+from desktop_audit.store import codec, rows, search_index
+from desktop_audit.store.search_index import Narrowing
 
 if TYPE_CHECKING:
     from desktop_audit.store.db import Database
 
 CHECK_EVERY = 20_000  # SQLite VM steps between two looks at the clock of a budgeted query
 TODAY = "{today}"
+MAX_WORDS = 6
+WALK_BUDGET = 0.012  # seconds a walk may take before another plan answers instead
+FEW = 2_000  # candidates the index plan reads and sorts faster than a walk finds a page
+BOUND = 5_000  # rows a search of short words looks at when the walk took too long
+PLANS = ("walk", "index", "bounded", "scan")
 
 
 @dataclass(frozen=True)
@@ -122,6 +143,9 @@ class ListQuery:
     sort: str = ""
     descending: bool = False
     zones: dict[str, str | None] | None = None
+    # What the search index says of ``found_for`` (read by ``_ready``).
+    found: Narrowing | None = None
+    found_for: str | None = None
 
     def __post_init__(self) -> None:
         if not self.sort:
@@ -140,10 +164,39 @@ class ListQuery:
     def quick_filter(self) -> records.QuickFilter | None:
         return next((q for q in self.rt.quick_filters if q.key == self.quick), None)
 
-    def where(self) -> tuple[str, list[Any]]:
+    def words(self) -> list[str]:
+        return self.search.split()[:MAX_WORDS]
+
+    @property
+    def index(self) -> search_index.Index | None:
+        return search_index.index_of(self.cdef.table)
+
+    def indexed(self) -> bool:
+        """The search index can narrow this search (``_ready`` asked it)."""
+        return bool(self.words()) and self.found_for == self.search and self.found is not None
+
+    def complete_plan(self) -> str:
+        """The plan that reads every matching row fastest when all of them are wanted (a
+        count, an export)."""
+        return "index" if self.indexed() else "walk"
+
+    def where(self, plan: str = "walk") -> tuple[str, list[Any]]:
+        """The WHERE clause of *plan*: with ``index`` the rows the search index proposes
+        are the only ones read (the same rows, found without reading the table); with
+        ``bounded`` only the list's first ``BOUND`` rows are searched."""
+        rest = (self._scope(), self._quick(), self._equals())
         parts = ['"deletedAt" IS NULL']
         params: list[Any] = []
-        for sql, values in (self._scope(), self._quick(), self._equals(), self._search()):
+        first: tuple[str, list[Any]] = ("", [])
+        if plan == "index" and self.indexed() and self.index is not None:
+            assert self.found is not None
+            first = search_index.candidates(self.index, self.found)
+        elif plan == "bounded" and self.words():
+            sql = " AND ".join(['"deletedAt" IS NULL', *(p for p, _ in rest if p)])
+            first = (f'rowid IN (SELECT rowid FROM "{self.cdef.table}" WHERE {sql} '
+                     f"ORDER BY {self.order_by()} LIMIT ?)",
+                     [*(v for _, vs in rest for v in vs), BOUND])
+        for sql, values in (first, *rest, self._search()):
             if sql:
                 parts.append(sql)
                 params += values
@@ -174,15 +227,22 @@ class ListQuery:
         return " AND ".join(f'"{n}" = ?' for n in names), [self.equals[n] for n in names]
 
     def _search(self) -> tuple[str, list[Any]]:
-        words = self.search.split()[:6]
+        """Each word inside one of the fields: an ASCII word by LIKE (which folds ASCII case,
+        as the list always searched), a word with other letters by ``search_has`` (which
+        folds case in every script, as the search index does)."""
+        words = self.words()
         names = self.rt.search_fields()
         if not words or not names:
             return "", []
         parts, params = [], []
         for word in words:
-            like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            parts.append("(" + " OR ".join(f'"{n}" LIKE ? ESCAPE \'\\\'' for n in names) + ")")
-            params.extend([like] * len(names))
+            if word.isascii():
+                like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                parts.append("(" + " OR ".join(f'"{n}" LIKE ? ESCAPE \'\\\'' for n in names) + ")")
+                params.extend([like] * len(names))
+            else:
+                parts.append(f"search_has(?, {', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)})")
+                params.append(search_index.fold(word))
         return " AND ".join(parts), params
 
     def order_by(self, *, scan: bool = False) -> str:
@@ -194,18 +254,20 @@ class ListQuery:
         return f'{plus}"{self.sort}" {direction}, "{self.rt.tie_break}" {direction}'
 
     def select(self, names: Sequence[str], limit: int | None = None, offset: int = 0, *,
-               scan: bool = False) -> tuple[str, list[Any]]:
-        """objectId, then *names*, of the rows in the list's order (a page when *limit*)."""
-        where, params = self.where()
+               plan: str = "walk") -> tuple[str, list[Any]]:
+        """objectId, then *names*, of the rows in the list's order (a page when *limit*),
+        read by *plan* (see the module's docstring)."""
+        assert plan in PLANS, plan
+        where, params = self.where(plan)
         cols = ", ".join(f'"{n}"' for n in ["objectId", *names])
         sql = (f'SELECT {cols} FROM "{self.cdef.table}" WHERE {where} '
-               f"ORDER BY {self.order_by(scan=scan)}")
+               f"ORDER BY {self.order_by(scan=plan != 'walk')}")
         if limit is None:
             return sql, params
         return sql + " LIMIT ? OFFSET ?", [*params, limit, offset]
 
-    def count(self) -> tuple[str, list[Any]]:
-        where, params = self.where()
+    def count(self, plan: str | None = None) -> tuple[str, list[Any]]:
+        where, params = self.where(plan or self.complete_plan())
         return f'SELECT COUNT(*) FROM "{self.cdef.table}" WHERE {where}', params
 
 
@@ -213,16 +275,40 @@ class ListQuery:
 
 
 def _ready(db: Database, query: ListQuery) -> ListQuery:
+    """Fill in what the query needs from the database: the sites' zones, and what the
+    search index says of the search."""
     if query.zones is None:
         query.zones = site_zones(db)
+    if query.found_for != query.search:
+        words, index = query.words(), query.index
+        query.found = search_index.narrowing(db, index, words, FEW) if words and index else None
+        query.found_for = query.search
     return query
 
 
+def first_page(db: Database, query: ListQuery, names: Sequence[str], limit: int
+               ) -> tuple[list[tuple[Any, ...]], str]:
+    """The first page of the list and the plan that read it (for the following pages):
+    the index when it proposes few rows, else a walk while it fills the page quickly, else
+    the index (or, for words too short for it, a bounded search)."""
+    q = _ready(db, query)
+    if not q.words():
+        return page(db, q, names, limit) or [], "walk"
+    if q.found is not None and q.found.at_most < FEW:
+        return page(db, q, names, limit, plan="index") or [], "index"
+    rows = page(db, q, names, limit, budget=WALK_BUDGET)
+    if rows is not None:
+        return rows, "walk"
+    plan = "index" if q.indexed() else "bounded"
+    return page(db, q, names, limit, plan=plan) or [], plan
+
+
 def page(db: Database, query: ListQuery, names: Sequence[str], limit: int, offset: int = 0, *,
-         scan: bool = False, budget: float | None = None) -> list[tuple[Any, ...]] | None:
-    """One page of raw rows (objectId, then *names*); None when *budget* seconds passed
-    before SQLite was done (the query is interrupted, nothing is left half-read)."""
-    sql, params = _ready(db, query).select(names, limit, offset, scan=scan)
+         plan: str = "walk", budget: float | None = None) -> list[tuple[Any, ...]] | None:
+    """One page of raw rows (objectId, then *names*) read by *plan*; None when *budget*
+    seconds passed before SQLite was done (the query is interrupted, nothing is left
+    half-read)."""
+    sql, params = _ready(db, query).select(names, limit, offset, plan=plan)
     if budget is None:
         return list(db.handle.execute_sql(sql, params).fetchall())
     conn = db.handle.connection()
@@ -238,14 +324,16 @@ def page(db: Database, query: ListQuery, names: Sequence[str], limit: int, offse
         conn.set_progress_handler(None, 0)
 
 
-def count(db: Database, query: ListQuery) -> int:
-    sql, params = _ready(db, query).count()
+def count(db: Database, query: ListQuery, plan: str | None = None) -> int:
+    """The number of rows the list holds (read by *plan*: by default, every matching row)."""
+    sql, params = _ready(db, query).count(plan)
     return int(db.handle.execute_sql(sql, params).fetchone()[0])
 
 
 def grouped(db: Database, query: ListQuery, names: Sequence[str]) -> dict[tuple[Any, ...], int]:
     """{(values of *names*): number of rows} of the list's rows."""
-    where, params = _ready(db, query).where()
+    q = _ready(db, query)
+    where, params = q.where(q.complete_plan())
     cols = ", ".join(f'"{n}"' for n in names)
     sql = f'SELECT {cols}, COUNT(*) FROM "{query.cdef.table}" WHERE {where} GROUP BY {cols}'
     return {tuple(r[:-1]): int(r[-1]) for r in db.handle.execute_sql(sql, params).fetchall()}
@@ -275,5 +363,6 @@ def fetch(db: Database, query: ListQuery, names: Sequence[str], limit: int
 
 def iterate(db: Database, query: ListQuery, names: Sequence[str]) -> Iterator[tuple[Any, ...]]:
     """Every raw row of the list in its order (objectId, then *names*), read as it goes."""
-    sql, params = _ready(db, query).select(names)
+    q = _ready(db, query)
+    sql, params = q.select(names, plan=q.complete_plan())
     yield from db.handle.execute_sql(sql, params)

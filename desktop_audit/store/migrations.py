@@ -89,8 +89,14 @@ def _site_zones(db: Database) -> None:
         [("AuditSite", oid, now) for oid in ids])
 
 
+def _search_index(db: Database) -> None:
+    from desktop_audit.store import search_index
+
+    search_index.build(db)
+
+
 # Python that completes a step's SQL, in the same transaction.
-AFTER_STEP: dict[int, Callable[[Database], None]] = {4: _site_zones}
+AFTER_STEP: dict[int, Callable[[Database], None]] = {4: _site_zones, 5: _search_index}
 
 
 def migrate(db: Database, target: int | None = None) -> bool:

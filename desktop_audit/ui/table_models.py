@@ -36,7 +36,6 @@ GREY = QColor("#6c757d")
 # A row state's tone as a background; grey is a foreground (greyed-out text) instead.
 BACKGROUNDS = {"red": RED, "amber": AMBER, "green": GREEN}
 
-SEARCH_BUDGET = 0.012  # seconds the index-ordered plan may take before the scan plan is used
 
 
 def tone_colours(state: RowState) -> tuple[QColor | None, QColor | None]:
@@ -88,9 +87,8 @@ class RecordTableModel(QAbstractTableModel):
         self.query = ListQuery(cdef, visible_sites=visible, zones=self.days.zones)
         self._rows: list[tuple[Any, ...]] = []
         self._done = False
-        self._scan = False
-        self._scanned_for = ""
-        self._scanned_key: tuple[Any, ...] = ()
+        self.plan = "walk"  # how the list's pages are read (store/listing.py)
+        self._search_all = False  # short words: every row, not the first ones (asked for)
         self._field_names = [c.name for c in self.cols]
         self._cache: dict[int, dict[str, Any]] = {}
         self._painted: dict[int, tuple[list[str], Any, Any, str]] = {}
@@ -111,7 +109,19 @@ class RecordTableModel(QAbstractTableModel):
             self.query.search = text
             return
         self.query.search = text
+        self._search_all = False
         self.refresh(names=False)
+
+    @property
+    def bounded(self) -> bool:
+        """The search looked at the list's first rows only (words too short for the index)."""
+        return self.plan == "bounded"
+
+    def search_all(self) -> None:
+        """Search every row for the short words a bounded search left unsearched."""
+        if self.bounded:
+            self._search_all = True
+            self.refresh(names=False)
 
     def set_equals(self, values: dict[str, Any]) -> None:
         self.query.equals = dict(values)
@@ -132,33 +142,19 @@ class RecordTableModel(QAbstractTableModel):
         self.refreshed.emit()
 
     def _fetch(self) -> int:
-        """The first page.  A search walks the sort index while matches are frequent; when that
-        takes longer than a keystroke allows (few rows match), the query is interrupted and
-        run as one scan of the table instead, and the following pages keep that plan."""
-        search = self.query.search.strip()
-        # Typing on narrows the matches: a search that needed the scan still needs it.
-        narrower = bool(self._scanned_for) and search.startswith(self._scanned_for) and \
-            self._scanned_key == self._plan_key()
-        self._scan = bool(search) and narrower
-        rows = None
-        if search and not self._scan:
+        """The first page, read by the plan that suits the search (store/listing.py); the
+        following pages keep it."""
+        if self._search_all and self.query.words():
+            self.plan = "scan"
             rows = listing.page(self.db, self.query, self._field_names, self.page,
-                                budget=SEARCH_BUDGET)
-            self._scan = rows is None
-        self._scanned_for = search if self._scan else ""
-        self._scanned_key = self._plan_key()
-        if rows is None:
-            rows = listing.page(self.db, self.query, self._field_names, self.page,
-                                scan=self._scan) or []
+                                plan="scan") or []
+        else:
+            rows, self.plan = listing.first_page(self.db, self.query, self._field_names,
+                                                 self.page)
         self._rows.extend(rows)
         if len(rows) < self.page:
             self._done = True
         return len(rows)
-
-    def _plan_key(self) -> tuple[Any, ...]:
-        q = self.query
-        return (q.site, q.quick, tuple(sorted(q.equals.items())), q.sort, q.descending)
-
 
     # ---------------------------------------------------------------- Qt model
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
@@ -174,7 +170,7 @@ class RecordTableModel(QAbstractTableModel):
         if parent.isValid() or self._done:
             return
         rows = listing.page(self.db, self.query, self._field_names, self.page, len(self._rows),
-                            scan=self._scan) or []
+                            plan=self.plan) or []
         if len(rows) < self.page:
             self._done = True
         if rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
 from desktop_audit import services
@@ -96,26 +97,33 @@ def test_a_new_record_appears_after_refresh_and_deleted_ones_do_not(world: World
     assert model.rowCount() == 0
 
 
-def test_a_search_that_outruns_its_budget_gives_the_same_rows_by_a_scan(
-        world: World, monkeypatch) -> None:  # noqa: ANN001
-    from desktop_audit.store import listing
-    from desktop_audit.ui import table_models
+@pytest.mark.parametrize("plan", ["walk", "index", "bounded"])
+def test_a_search_pages_the_same_rows_whichever_plan_reads_them(
+        world: World, monkeypatch, plan: str) -> None:  # noqa: ANN001
+    from desktop_audit.store import listing, search_index
 
     for n in range(30):
         add_finding(world, text=f"Leaking valve {n:02d}" if n % 3 == 0 else f"Other {n:02d}")
-    fast = RecordTableModel(world.db, world.admin, BY_NAME["AuditFinding"], page=4)
-    fast.set_search("valve")
-    while fast.canFetchMore(QModelIndex()):
-        fast.fetchMore(QModelIndex())
-    monkeypatch.setattr(table_models, "SEARCH_BUDGET", -1.0)  # every index walk is interrupted
-    monkeypatch.setattr(listing, "CHECK_EVERY", 1)
-    scanned = RecordTableModel(world.db, world.admin, BY_NAME["AuditFinding"], page=4)
-    scanned.set_search("valve")
-    assert scanned._scan
-    while scanned.canFetchMore(QModelIndex()):
-        scanned.fetchMore(QModelIndex())
-    assert scanned.rowCount() == fast.rowCount() == 10
-    assert [scanned.object_id(r) for r in range(10)] == [fast.object_id(r) for r in range(10)]
+    usual = RecordTableModel(world.db, world.admin, BY_NAME["AuditFinding"], page=4)
+    usual.set_search("valve")
+    while usual.canFetchMore(QModelIndex()):
+        usual.fetchMore(QModelIndex())
+    if plan == "walk":
+        monkeypatch.setattr(listing, "FEW", 0)
+        monkeypatch.setattr(listing, "WALK_BUDGET", 60.0)
+    elif plan == "index":
+        monkeypatch.setattr(listing, "FEW", 10**9)
+    else:  # the index cannot narrow the search and every walk is interrupted
+        monkeypatch.setattr(search_index, "narrowing", lambda *_a: None)
+        monkeypatch.setattr(listing, "WALK_BUDGET", -1.0)
+        monkeypatch.setattr(listing, "CHECK_EVERY", 1)
+    forced = RecordTableModel(world.db, world.admin, BY_NAME["AuditFinding"], page=4)
+    forced.set_search("valve")
+    assert forced.plan == plan
+    while forced.canFetchMore(QModelIndex()):
+        forced.fetchMore(QModelIndex())
+    assert forced.rowCount() == usual.rowCount() == 10
+    assert [forced.object_id(r) for r in range(10)] == [usual.object_id(r) for r in range(10)]
 
 
 def test_a_closed_finding_reads_grey_and_an_overdue_one_red(world: World) -> None:

@@ -310,3 +310,25 @@ def test_a_bar_of_the_severity_chart_opens_those_findings(qtbot: QtBot, world: W
     assert view.quick.currentData() == "open_major_nc"
     assert [view.model.record(r)["description"] for r in range(view.model.rowCount())] == \
         ["Major one"]
+
+
+def test_a_short_word_searches_the_first_rows_says_so_and_enter_searches_all(
+        qtbot: QtBot, world: World, monkeypatch) -> None:  # noqa: ANN001
+    from desktop_audit.store import listing as list_sql
+
+    late = add_finding(world, text="Old spill near zq gate")  # the oldest: last in the list
+    for n in range(12):
+        add_finding(world, text=f"Drum {n}")
+    monkeypatch.setattr(list_sql, "WALK_BUDGET", -1.0)  # as on a large list: the walk is slow
+    monkeypatch.setattr(list_sql, "CHECK_EVERY", 1)
+    monkeypatch.setattr(list_sql, "BOUND", 5)
+    view = listing(qtbot, world, "AuditFinding")
+    qtbot.keyClicks(view.search, "zq")
+    assert view.model.rowCount() == 0 and view.model.bounded
+    assert "in the first 5 rows" in view.footer.text()
+    assert "press Enter to search every row" in view.footer.text()
+    QTest.keyClick(view.search, Qt.Key.Key_Return)
+    assert view.model.rowCount() == 1 and view.model.object_id(0) == late
+    assert not view.model.bounded and "first 5 rows" not in view.footer.text()
+    qtbot.keyClicks(view.search, "x")  # typing on starts a new search
+    assert view.model.rowCount() == 0

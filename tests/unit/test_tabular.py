@@ -179,3 +179,58 @@ def test_field_staff_import_is_held_to_their_role(world: World, tmp_path: Path) 
     assert _count(world) == 0
     services.raise_finding(world.db, world.admin, site=world.site_a, logType="general",
                            severity="observation", description="d", correctiveAction="c")
+
+
+AWKWARD = ('Line one, with "quotes"\nline two; ünïcødé Łódź 漢字 🛢️', "=SUM(A1:A2)", "  padded  ",
+           "-1", "0012", "TRUE", "2026-01-02", "a,b;c|d")
+
+
+def _awkward_records(w: World) -> None:
+    """Values a spreadsheet likes to change: formulas, numbers and dates as text, leading
+    zeros, spaces, line breaks, quotes, separators, other scripts; empty lists and fields."""
+    a = w.site_a
+    for n, text in enumerate(AWKWARD):
+        line = text.replace("\n", " ")  # for the one-line fields
+        services.raise_finding(w.db, w.admin, site=a, logType="general", severity="minor_nc",
+                               description=text, correctiveAction=f"Act {n}: {text}",
+                               rootCause=None if n % 2 else text)
+        services.add_spill_kit_check(w.db, w.admin, site=a, kitTag=f"KIT-{n:03d}",
+                                     kitLocation=line, inspectionStatus="pass" if n % 2 else "fail",
+                                     sealStatus="intact",
+                                     missingItems=[] if n % 2 else ["pads", line.strip()],
+                                     notes=text if n % 3 else None)
+        services.add_aspect(w.db, w.admin, site=a, aspectCategory="emissions_to_air",
+                            aspectDescription=text, impact=f"Impact {n}", likelihood=1 + n % 5,
+                            severity=5 - n % 5, actionStatus="open",
+                            obligationRefs=[] if n % 2 else [line.strip(), "Permit 7"])
+        services.add_legal_entry(w.db, w.admin, site=a, referenceCode=f"REF-{n}",
+                                 requirementTitle=line,
+                                 requirementType="permit", jurisdiction="EU",
+                                 reviewFrequency="annual", dueDate="2027-03-31",
+                                 complianceStatus="compliant", owner=w.manager.id,
+                                 evidenceNote=text if n % 2 else None)
+        services.plan_review(w.db, w.admin, site=a, auditDate=f"2026-0{1 + n % 9}-1{n}",
+                             scope=text, criteria=None, reviewStatus="planned",
+                             leadAuditor=w.auditor.id)
+    services.update_site(w.db, w.admin, w.site_b, locationNote=AWKWARD[0])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_every_importable_class_exported_unchanged_imports_back_as_unchanged(
+        world: World, tmp_path: Path, suffix: str) -> None:
+    from desktop_audit import records
+
+    _awkward_records(world)
+    for rt in records.importable():
+        name = rt.cdef.name
+        out = tmp_path / f"{rt.cli_name}{suffix}"
+        exported = tabular.export_file(world.db, world.admin, name, out)
+        assert exported > 0, name
+        trail_before = _count(world, "audit_trail_event")
+        counts = tabular.import_file(world.db, world.admin, name, out)
+        assert counts == {"created": 0, "updated": 0, "unchanged": exported}, name
+        assert _count(world, "audit_trail_event") == trail_before + 1, name  # the import event
+        again = tmp_path / f"again-{rt.cli_name}{suffix}"
+        tabular.export_file(world.db, world.admin, name, again)
+        if suffix == ".csv":
+            assert again.read_bytes() == out.read_bytes(), name

@@ -113,6 +113,7 @@ class ListView(QWidget):
         self.search.setPlaceholderText("Search (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._search_changed)
+        self.search.returnPressed.connect(self._search_all)
         bar.addWidget(self.search, 1)
         self.equals_label = QPushButton()
         self.equals_label.setVisible(False)
@@ -221,6 +222,9 @@ class ListView(QWidget):
     def _search_changed(self, text: str) -> None:
         self.model.set_search(text)
 
+    def _search_all(self) -> None:
+        self.model.search_all()
+
     def set_filter(self, *, site: str | None = None, quick: str | None = None,
                    equals: dict[str, Any] | None = None, search: str = "") -> None:
         """Show the list narrowed as the dashboard asks (one refresh)."""
@@ -271,7 +275,7 @@ class ListView(QWidget):
         self._generation += 1
         shown = self.model.rowCount()
         more = self.model.canFetchMore()
-        self.footer.setText(f"{shown}{'+' if more else ''} {self.noun}"
+        self.footer.setText(f"{shown}{'+' if more else ''} {self.noun}" + self._bounded_note()
                             + (" · counting…" if more else ""))
         if not more:
             self.total = shown
@@ -284,10 +288,17 @@ class ListView(QWidget):
     def _start_count(self) -> None:
         generation = self._generation
         db, query = self.db, self.model.query.copy()
-        op = runner_for(db).read(lambda _c: listing.count(db, query), title="counting rows",
-                                 parent=self)
+        plan = "bounded" if self.model.bounded else None
+        op = runner_for(db).read(lambda _c: listing.count(db, query, plan),
+                                 title="counting rows", parent=self)
         op.succeeded.connect(lambda n: self._counted(generation, int(n)))
         self._track(op)
+
+    def _bounded_note(self) -> str:
+        if not self.model.bounded:
+            return ""
+        return (f" in the first {listing.BOUND:,} rows (words of one or two letters look no "
+                "further) · press Enter to search every row")
 
     def _track(self, op: Op) -> None:
         self.tasks.append(op)
@@ -297,8 +308,8 @@ class ListView(QWidget):
         if generation != self._generation:
             return
         self.total = total
-        self.footer.setText(f"{total:,} {self.noun} match"
-                            f" · showing the first {self.model.rowCount():,}; scroll for more")
+        self.footer.setText(f"{total:,} {self.noun} match" + self._bounded_note()
+                            + f" · showing the first {self.model.rowCount():,}; scroll for more")
         self.count_changed.emit(total)
 
     # ------------------------------------------------------------------ records
