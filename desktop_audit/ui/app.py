@@ -108,23 +108,22 @@ def settle(app: QApplication, db: Any = None, rounds: int = 5) -> None:
 
 def render(db: Any, actor: Any, view: str, out: Path) -> Path:
     """Render one view (or the form of an open finding) at 1280×800 into a PNG."""
-    from desktop_audit.ui.main_window import VIEW_KEYS, MainWindow
+    from desktop_audit.ui.main_window import VIEW_KEYS, MainWindow, sees_view
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = make_app()
-    window = MainWindow(db, actor, settings=None)
-    window.resize(*SIZE)
     form_view = view == "finding-form"
     if not form_view and view not in VIEW_KEYS:
         from desktop_audit.errors import ValidationError
 
         raise ValidationError("VIEW", f"unknown view {view!r} (one of {', '.join(VIEW_KEYS)}, "
                                       "finding-form)")
-    if view == "users" and "users" not in window.keys:
+    if view == "users" and not sees_view(actor, "User"):
         from desktop_audit.errors import PermissionDenied
 
         raise PermissionDenied("only an admin sees the Users view")
-    window.show_view("findings" if form_view else view)
+    window = MainWindow(db, actor, settings=None, view="findings" if form_view else view)
+    window.resize(*SIZE)
     window.show()
     settle(app, db)
     image = window.grab()

@@ -3,7 +3,7 @@ the database file and the changes not yet synced."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
 from desktop_audit import __version__, records
 from desktop_audit.domain.actor import Actor
 from desktop_audit.schema import ASPECT, BY_NAME, FINDING, LEGAL, REVIEW, SITE, SPILL_KIT, TRAIL, USER
-from desktop_audit.ui.dialogs.record_form import RecordDialog
 from desktop_audit.ui.runner import Op, runner_for
+
+if TYPE_CHECKING:  # the form is imported when the first record opens, not at start-up
+    from desktop_audit.ui.dialogs.record_form import RecordDialog
 
 # (key used by `desktop-audit screenshot`, navigation label, class shown, how it is shown)
 VIEWS: tuple[tuple[str, str, str | None, str], ...] = (
@@ -49,7 +51,9 @@ class MainWindow(QMainWindow):
     live_changed = Signal(str, str)  # class name, objectId: a colleague's change arrived
 
     def __init__(self, db: Any, actor: Actor, *, settings: QSettings | None = None,
-                 parent: QWidget | None = None) -> None:
+                 view: str | None = None, parent: QWidget | None = None) -> None:
+        """Opens on *view*, else on the view shown last, else the dashboard; the other views
+        are built when first shown."""
         super().__init__(parent)
         self.db = db
         self.actor = actor
@@ -84,7 +88,7 @@ class MainWindow(QMainWindow):
         self._status_bar()
         size = settings.value("window/size") if settings is not None else None
         self.resize(size if isinstance(size, QSize) else QSize(1280, 800))
-        last = settings.value("window/view") if settings is not None else None
+        last = view or (settings.value("window/view") if settings is not None else None)
         self.show_view(last if isinstance(last, str) and last in self.keys else "dashboard")
 
     # ------------------------------------------------------------------ chrome
@@ -294,6 +298,8 @@ class MainWindow(QMainWindow):
         site_field = BY_NAME[class_name].site_field
         if site and site_field and not object_id:
             defaults[site_field] = site  # a new record of the site the list shows
+        from desktop_audit.ui.dialogs.record_form import RecordDialog
+
         dialog = RecordDialog(self.db, self.actor, BY_NAME[class_name], object_id or None,
                               defaults=defaults, parent=self)
         dialog.setWindowFlag(Qt.WindowType.Window, True)
