@@ -325,6 +325,8 @@ REVIEW = ClassDef(
         F("reviewStatus", "enum", "Status", required=True, choices=REVIEW_STATUSES),
         F("summaryNote", "text", "Summary"),
         F("leadAuditor", "pointer", "Lead auditor", required=True, target="User"),
+        F("approvedBy", "pointer", "Approved by", target="User", system=True),
+        F("approvedAt", "datetime", "Approved at", system=True),
     ),
 )
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from desktop_audit.errors import ValidationError
 from desktop_audit.records.base import (
     ADMIN,
-    Lookup,
     Phrases,
     QuickFilter,
     RecordType,
@@ -19,12 +16,13 @@ from desktop_audit.records.base import (
     UniqueKey,
     role_words,
 )
+from desktop_audit.records.declaration import Check
 from desktop_audit.schema import USER
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
 
-_USERNAME = re.compile(r"^[A-Za-z0-9._-]+$")
+USERNAME_PATTERN = "[A-Za-z0-9._-]+"
 
 
 class UserType(RecordType):
@@ -48,23 +46,16 @@ class UserType(RecordType):
     workflow_fields = {"sites": "assign"}
     choice_where = {"active": True}  # a deactivated user is named by no new record
     choice_columns = ("username", "fullName", "role")
+    validations = (
+        Check("email_format", "email", "'{value}' is not an email address", ("email",)),
+        Check("matches", "username", "may hold only letters, digits, '.', '_' and '-'",
+              ("username",), {"pattern": USERNAME_PATTERN}),
+    )
 
     def reference_refusal(self, actor: Actor, record: Mapping[str, Any]) -> str | None:
         if not record.get("active", True):
             return f"user {record.get('username')} is deactivated"
         return None
-
-    def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
-                 lookup: Lookup, action: str = "edit") -> list[ValidationError]:
-        out = []
-        email = values.get("email") or ""
-        local, _, domain = email.partition("@")
-        if not local or "." not in domain or " " in email:
-            out.append(ValidationError("email", f"'{email}' is not an email address"))
-        if not _USERNAME.match(values.get("username") or ""):
-            out.append(ValidationError("username", "may hold only letters, digits, '.', '_' "
-                                                   "and '-'"))
-        return out
 
     def row_state(self, record: Mapping[str, Any], today: date) -> RowState:
         if record.get("active") is False:

@@ -121,13 +121,15 @@ class UnitOfWork:
             return dict(pending)
         return rows.load(self.db, BY_NAME[class_name], object_id)
 
-    def latest(self, class_name: str, where: Mapping[str, Any], order: str
-               ) -> dict[str, Any] | None:
-        """The record matching *where* with the greatest *order* value, pending ones
-        included."""
-        found = rows.first(self.db, BY_NAME[class_name], where, order=[f"-{order}"])
+    def latest(self, class_name: str, where: Mapping[str, Any], order: str,
+               until: str | None = None) -> dict[str, Any] | None:
+        """The record matching *where* with the greatest *order* value (none greater than
+        *until*, when given), pending ones included."""
+        found = rows.latest(self.db, BY_NAME[class_name], where, order, until)
         for (cls, _oid), rec in self._pending.items():
             if cls != class_name or rec.get(TOMBSTONE):
+                continue
+            if until is not None and (rec.get(order) or "") > until:
                 continue
             if all(rec.get(k) == v for k, v in where.items()) and \
                     (found is None or (rec.get(order) or "") > (found.get(order) or "")):
@@ -214,6 +216,15 @@ def unit(db: Database, actor: Actor | None, uow: UnitOfWork | None = None
         own.flush()
 
 
+@functools.cache
+def _stamps(class_name: str) -> dict[str, tuple[str, str]]:
+    """Trail action -> the (who, when) fields it stamps, as the record type declares."""
+    from desktop_audit import records
+
+    return {t.journal or t.action: t.stamps for t in records.of(class_name).transitions
+            if t.stamps}
+
+
 def apply(db: Database, actor: Actor | None, changes: list[Change]) -> None:
     """Write prepared changes, queue them for sync and journal them (caller's transaction)."""
     if not changes:
@@ -223,6 +234,11 @@ def apply(db: Database, actor: Actor | None, changes: list[Change]) -> None:
     entries: list[trail.Entry] = []
     queued: list[tuple[str, str, str]] = []
     for ch in changes:
+        stamp = _stamps(ch.cdef.name).get(ch.action)
+        if stamp is not None and actor is not None:
+            # Who took a workflow step and when are the actor and time of its journaled
+            # event (the server takes them from that event too).
+            ch.new[stamp[0]], ch.new[stamp[1]] = actor.id, now
         diff = ch.changes
         if ch.note:
             diff.update(ch.note)

@@ -89,8 +89,24 @@ def _site_zones(db: Database) -> None:
         [("AuditSite", oid, now) for oid in ids])
 
 
+def _review_approvals(db: Database) -> None:
+    """Step 5: approved reviews get approvedBy / approvedAt from their latest approval in
+    the trail.  Not queued: the server keeps what it holds (it sets these two itself)."""
+    db.execute(
+        'UPDATE "audit_review" SET '
+        '"approvedBy" = (SELECT e."actor" FROM "audit_trail_event" e '
+        '  WHERE e."recordClass" = \'AuditReview\' AND e."recordId" = "audit_review"."objectId" '
+        '  AND e."action" = \'approve\' ORDER BY e."at" DESC LIMIT 1), '
+        '"approvedAt" = (SELECT e."at" FROM "audit_trail_event" e '
+        '  WHERE e."recordClass" = \'AuditReview\' AND e."recordId" = "audit_review"."objectId" '
+        '  AND e."action" = \'approve\' ORDER BY e."at" DESC LIMIT 1) '
+        'WHERE "reviewStatus" = \'approved\'')
+    db.execute('UPDATE "audit_review" SET "approvedBy" = NULL WHERE "approvedBy" IS NOT NULL '
+               'AND "approvedBy" NOT IN (SELECT "objectId" FROM "user")')
+
+
 # Python that completes a step's SQL, in the same transaction.
-AFTER_STEP: dict[int, Callable[[Database], None]] = {4: _site_zones}
+AFTER_STEP: dict[int, Callable[[Database], None]] = {4: _site_zones, 5: _review_approvals}
 
 
 def migrate(db: Database, target: int | None = None) -> bool:
