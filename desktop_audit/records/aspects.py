@@ -70,8 +70,10 @@ class AspectType(RecordType):
                    typed_inputs=("likelihood", "severity")),
         # The threshold the rating is judged by is the site's when the rating is made (or
         # changed): a later change of the site's threshold does not rewrite old judgements.
+        # (A server also accepts a threshold the site had, as its journaled history shows:
+        # the one a laptop knew when it rated the aspect offline.)
         Derivation("thresholdApplied", "site_threshold", ("site",),
-                   {"default": rulefns.DEFAULT_THRESHOLD},
+                   {"default": rulefns.DEFAULT_THRESHOLD, "history": "significanceThreshold"},
                    when_changed=("likelihood", "severity", "site", "obligationRefs")),
         Derivation("significant", "significance",
                    ("riskRating", "thresholdApplied", "obligationRefs"),

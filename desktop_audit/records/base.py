@@ -304,6 +304,20 @@ class RecordType:
             return self.editable
         return tuple(f.name for f in self.cdef.editable_fields)
 
+    # Fields a service sets when it makes the record besides the editable ones (a photo's
+    # site and file facts).
+    set_at_create: tuple[str, ...] = ()
+
+    @property
+    def create_fields(self) -> tuple[str, ...]:
+        """What a new record may be given: the editable fields, who did the work, and what
+        its service sets when it makes it (derived fields are computed, not given)."""
+        out = list(self.editable_fields)
+        for name in (self.author_field, *self.set_at_create):
+            if name and name not in out:
+                out.append(name)
+        return tuple(out)
+
     # ------------------------------------------------------------ permissions
     def rules(self, action: str) -> tuple[Rule, ...]:
         return self.permissions.get(action, ())

@@ -107,6 +107,7 @@ class Transition:
     action: str
     field: str
     to: Any
+    from_value: Any  # the value it leaves (what a new record carrying the step had before it)
     stamps: tuple[str, str] | None = None  # (who, when)
     clears: tuple[str, ...] = ()
     may_change: tuple[str, ...] = ()
@@ -116,6 +117,6 @@ class Transition:
 
     def publish(self) -> dict[str, Any]:
         return {"action": self.action, "field": self.field, "to": self.to,
-                "stamps": list(self.stamps) if self.stamps else None,
+                "from": self.from_value, "stamps": list(self.stamps) if self.stamps else None,
                 "clears": list(self.clears), "mayChange": list(self.may_change),
                 "unlocks": self.unlocks, "journal": self.journal or self.action}

@@ -29,6 +29,8 @@ class EvidenceType(RecordType):
     }
     phrases = Phrases("add photo evidence", "edit photo captions")
     editable = ("caption", "takenAt")
+    set_at_create = ("site", "parentClass", "parentId", "fileName", "file", "mimeType", "sha256",
+                     "byteSize")
     writable_by_hand = False
     validations = (
         Check("not_in_future", "takenAt", "{value} is in the future", ("takenAt",)),

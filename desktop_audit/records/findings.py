@@ -98,9 +98,9 @@ class FindingType(RecordType):
         "reopen": (Check("is_set", "closed", "the finding is not closed", ("closed",)),),
     }
     transitions = (
-        Transition("close", "closed", True, stamps=("closedBy", "closedAt"),
+        Transition("close", "closed", True, False, stamps=("closedBy", "closedAt"),
                    may_change=("correctiveAction", "rootCause", "verificationNote")),
-        Transition("reopen", "closed", False, clears=("closedBy", "closedAt"),
+        Transition("reopen", "closed", False, True, clears=("closedBy", "closedAt"),
                    may_change=("verificationNote",), unlocks=True),
     )
 

@@ -80,7 +80,7 @@ class ReviewType(RecordType):
         ),
     }
     transitions = (
-        Transition("approve", "reviewStatus", "approved", stamps=("approvedBy", "approvedAt"),
+        Transition("approve", "reviewStatus", "approved", "completed", stamps=("approvedBy", "approvedAt"),
                    may_change=("summaryNote",)),
     )
 

@@ -1,10 +1,14 @@
 """Apply desktop_audit's schema, class-level permissions and indexes to a Parse Server
-(or a Back4app app) with the master key, and create the administrator; idempotent.
+(or a Back4app app) with the master key, publish the rulebook, and create the
+administrator; idempotent.
 
-Everything comes from desktop_audit.schema.  Class-level permissions: signed-in
-users only, no class creation and no new fields from clients, the trail has no
-update or delete, accounts are made by an administrator (Cloud Code
-``saveUsers``) and their password verifier is readable by the master key only.
+Everything comes from desktop_audit.schema and the record types.  Class-level
+permissions: signed-in users only, no class creation and no new fields from clients,
+the trail has no update or delete, accounts are made by an administrator (Cloud Code
+``saveUsers``) and their password verifier is readable by the master key only.  The
+rulebook (records/rulebook.py) goes to class ``RuleBook`` (one object, the master key
+only), which Cloud Code's rules engine applies; the engine then makes the unique indexes
+of the unique keys in PostgreSQL (Cloud Function ``ensureRuleIndexes``).
 """
 
 from __future__ import annotations
@@ -53,7 +57,66 @@ def class_indexes(cdef: ClassDef) -> dict[str, Any]:
     return idx
 
 
+RULEBOOK_CLASS = "RuleBook"
+RULEBOOK_ID = "current"
+MASTER_ONLY: dict[str, Any] = {op: NOBODY for op in ("find", "count", "get", "create", "update",
+                                                      "delete", "addField")}
+MASTER_ONLY["protectedFields"] = {"*": []}
+
+
+def publish_rulebook(client: ParseClient, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Publish the rulebook (class RuleBook, one object, the master key only) and have the
+    server make the unique indexes of its unique keys.  Returns the server's report."""
+    from desktop_audit import clock
+    from desktop_audit.records import rulebook
+
+    fields = {"version": {"type": "String"}, "book": {"type": "Object"},
+              "publishedAt": {"type": "Date"}}
+    try:
+        current = client.request("GET", f"/schemas/{RULEBOOK_CLASS}", master=True)
+    except ParseError as exc:
+        if exc.code != 103 and exc.status != 400:
+            raise
+        current = None
+    if current is None:
+        client.request("POST", f"/schemas/{RULEBOOK_CLASS}", {
+            "className": RULEBOOK_CLASS, "fields": fields, "classLevelPermissions": MASTER_ONLY,
+        }, master=True)
+    else:
+        missing = {k: v for k, v in fields.items() if k not in current.get("fields", {})}
+        client.request("PUT", f"/schemas/{RULEBOOK_CLASS}", {
+            "className": RULEBOOK_CLASS, "fields": missing, "classLevelPermissions": MASTER_ONLY,
+        }, master=True)
+    book = rulebook.build()
+    body = {"version": book["version"], "book": book,
+            "publishedAt": {"__type": "Date", "iso": clock.now_iso()}}
+    try:
+        client.request("PUT", f"/classes/{RULEBOOK_CLASS}/{RULEBOOK_ID}", body, master=True)
+    except ParseError as exc:
+        if exc.code != 101:
+            raise
+        client.request("POST", f"/classes/{RULEBOOK_CLASS}", {**body, "objectId": RULEBOOK_ID},
+                       master=True)
+    log(f"server-setup: rulebook {book['version'][:12]} published")
+    try:
+        report = client.request("POST", "/functions/ensureRuleIndexes", {}, master=True)
+    except ParseError as exc:
+        log(f"server-setup: warning: the server did not make the unique indexes ({exc.message}); "
+            "is its Cloud Code this version's?")
+        return {}
+    result: dict[str, Any] = report.get("result") or {}
+    for item in result.get("indexes") or []:
+        if not item.get("ok"):
+            log(f"server-setup: warning: index {item.get('index')}: {item.get('reason')}")
+    return result
+
+
 def apply_schema(client: ParseClient, log: Callable[[str], None] = print) -> None:
+    _apply_classes(client, log)
+    publish_rulebook(client, log)
+
+
+def _apply_classes(client: ParseClient, log: Callable[[str], None]) -> None:
     for cdef in CLASSES:
         name = cdef.remote_name
         wanted = class_fields(cdef)
