@@ -63,6 +63,7 @@ def _class(rt: RecordType) -> dict[str, Any]:
         "siteField": cdef.site_field,
         "siteIsSelf": rt.name == SITE.name,
         "fields": fields,
+        "fieldOrder": list(fields),
         "editable": list(rt.editable_fields),
         "createFields": list(rt.create_fields),
         "fixedAfterCreate": sorted(rt.fixed_after_create),

@@ -398,8 +398,11 @@ def field_in(ctx: RuleContext, rec: Mapping[str, Any], args: tuple[str, ...],
 def not_the_actor(ctx: RuleContext, rec: Mapping[str, Any], args: tuple[str, ...],
                   params: Mapping[str, Any]) -> dict[str, Any] | None:
     """The person taking the action is not the one the field names (the action owner does
-    not verify their own action; the lead auditor does not approve their own review)."""
-    if ctx.actor is not None and rec.get(args[0]) == ctx.actor.id:
+    not verify their own action; the lead auditor does not approve their own review), nor
+    the one it named before this write (no handing the action on in the closing write)."""
+    if ctx.actor is None:
+        return None
+    if rec.get(args[0]) == ctx.actor.id or (ctx.old or {}).get(args[0]) == ctx.actor.id:
         return FAIL
     return None
 

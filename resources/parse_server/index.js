@@ -18,6 +18,9 @@ fs.mkdirSync(path.join(stateDir, 'files'), { recursive: true });
 process.chdir(stateDir);
 
 const options = {
+  // Safe answers: 137 only for the caller's own records, no transaction batches, no stack
+  // traces from GraphQL (answers.js).
+  middleware: require('./answers')({ mountPath, graphQLPath: '/graphql' }),
   databaseURI,
   appId: env.PARSE_APP_ID || 'desktop-audit-dev',
   masterKey: env.PARSE_MASTER_KEY || 'dev-master-key',

@@ -221,9 +221,11 @@ const CHECK = {
     return { value, value_words: words(value) };
   },
 
-  // The person taking the action is not the one the field names.
+  // The person taking the action is not the one the field names, nor the one it named
+  // before this write.
   not_the_actor(ctx, rec, args) {
-    return ctx.actor && rec[args[0]] === ctx.actor.id ? FAIL : null;
+    if (!ctx.actor) return null;
+    return rec[args[0]] === ctx.actor.id || (ctx.old || {})[args[0]] === ctx.actor.id ? FAIL : null;
   },
 
   // The record a finding is about is in a closing state, as its own class declares.

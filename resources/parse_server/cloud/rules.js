@@ -70,6 +70,8 @@ function prepare(book) {
     classes[name] = {
       ...decl,
       name,
+      // (the database keeps an object's keys in its own order: the declaration's is listed)
+      fields: Object.fromEntries(decl.fieldOrder.map(f => [f, decl.fields[f]])),
       editableSet: new Set(decl.editable),
       createSet: new Set(decl.createFields || decl.editable),
       fixedSet: new Set(decl.fixedAfterCreate),
