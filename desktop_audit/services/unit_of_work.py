@@ -142,7 +142,9 @@ class UnitOfWork:
         if record is None or record.get(TOMBSTONE):
             raise NotFound(f"no {rt.label.lower()} with id {object_id!r}")
         site = rt.site_of(record)
-        if rt.site_scoped and self.actor is not None and not self.actor.sees_site(site):
+        # Records of a site (and the sites themselves) only for those assigned to it.
+        scoped = rt.site_column is not None and not rt.siteless_rows
+        if scoped and self.actor is not None and not self.actor.sees_site(site):
             raise NotFound(f"no {rt.label.lower()} with id {object_id!r}")
         return record
 
@@ -231,6 +233,7 @@ def apply(db: Database, actor: Actor | None, changes: list[Change]) -> None:
         return
     now = clock.now_iso()
     inserts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    created: dict[tuple[str, str], dict[str, Any]] = {}  # rows this call inserts
     entries: list[trail.Entry] = []
     queued: list[tuple[str, str, str]] = []
     for ch in changes:
@@ -249,9 +252,15 @@ def apply(db: Database, actor: Actor | None, changes: list[Change]) -> None:
             ch.new.setdefault("createdAt", now)
             ch.new["updatedAt"] = now
             inserts[ch.cdef.name].append(ch.new)
+            created[(ch.cdef.name, ch.object_id)] = ch.new
         else:
             changed = {n: ch.new.get(n) for n in diff if n in ch.new or n == TOMBSTONE}
-            writes.update(db, ch.cdef, ch.object_id, changed, now)
+            row = created.get((ch.cdef.name, ch.object_id))
+            if row is not None:
+                row.update(changed)  # made earlier in this unit (raised, then closed): not
+                # inserted yet, so the insert carries the change
+            else:
+                writes.update(db, ch.cdef, ch.object_id, changed, now)
             ch.new["updatedAt"] = now
         queued.append((ch.cdef.name, ch.object_id, now))
         entries.append(trail.Entry(ch.action, ch.cdef.name, ch.object_id, ch.site_id, diff))

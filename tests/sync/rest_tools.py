@@ -10,7 +10,7 @@ from typing import Any
 
 from desktop_audit.schema import BY_NAME
 from desktop_audit.sync import session as sync_session
-from desktop_audit.sync.parse_client import ParseClient
+from desktop_audit.sync.parse_client import ParseClient, TransientError
 from tests.sync.conftest import APP_ID, PASSWORD, Server
 
 
@@ -61,8 +61,12 @@ class Rest:
 
     def call(self, method: str, path: str, body: Any = None) -> Answer:
         payload = None if body is None else json.dumps(body).encode()
-        status, data = self.client.raw(method, path, payload,
-                                       self.client.headers(master=self.master))
+        headers = self.client.headers(master=self.master)
+        try:
+            status, data = self.client.raw(method, path, payload, headers)
+        except TransientError:
+            # An idle keep-alive connection the server closed: once more, on a new one.
+            status, data = self.client.raw(method, path, payload, headers)
         try:
             answer = json.loads(data) if data else None
         except ValueError:
