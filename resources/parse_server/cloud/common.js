@@ -10,7 +10,10 @@ const SITE_SCOPED = [
   'AuditFinding',
   'Evidence',
 ];
-const PROTECTED_USER_FIELDS = ['role', 'sites', 'active', 'passwordVerifier'];
+// What no session changes on an account, not even its own or an administrator's: the
+// master key sets them (an administrator's sync, through saveUsers).
+const PROTECTED_USER_FIELDS = ['username', 'role', 'sites', 'active', 'passwordVerifier', 'ACL',
+  'deletedAt', 'authData', 'emailVerified'];
 const SECRET_USER_FIELDS = ['passwordVerifier'];
 const TOMBSTONE = 'deletedAt';
 const LOG_TYPE_CLASS = {
