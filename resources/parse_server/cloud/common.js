@@ -99,6 +99,12 @@ function sitePointers(ids) {
   return (ids || []).map(id => ({ __type: 'Pointer', className: 'AuditSite', objectId: pointerId(id) }));
 }
 
+// An objectId for an object the server makes itself (the server takes client ids only).
+function newObjectId() {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from(require('crypto').randomBytes(10), b => alphabet[b % 62]).join('');
+}
+
 function escapeRegex(text) {
   return String(text).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -106,5 +112,5 @@ function escapeRegex(text) {
 module.exports = {
   ROLES, SITE_SCOPED, PROTECTED_USER_FIELDS, SECRET_USER_FIELDS, TOMBSTONE, LOG_TYPE_CLASS, E,
   denied, invalid, pointerId, actorOf, isAdmin, requireRole, requireSite, changed, blank, asDate,
-  fetchMaster, sitePointers, escapeRegex,
+  fetchMaster, sitePointers, escapeRegex, newObjectId,
 };

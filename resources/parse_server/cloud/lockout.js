@@ -17,7 +17,7 @@
 
 const WINDOW_MINUTES = 15;
 const MAX_FAILURES = 10;
-const E = Parse.Error;
+const { E, newObjectId } = require('./common');
 
 function wrong() {
   return new E(E.OBJECT_NOT_FOUND, 'Invalid username/password.');
@@ -134,6 +134,7 @@ class ClassStore {
 
   async add(key) {
     const row = new Parse.Object(FAILURE_CLASS);
+    row.id = newObjectId(); // the server takes client objectIds only
     row.set('key', key);
     await row.save(null, { useMasterKey: true });
     return { id: row.id, count: await this.count(key) };

@@ -13,3 +13,4 @@ require('./trail');
 require('./accounts');
 require('./records');
 require('./livequery');
+require('./files');
