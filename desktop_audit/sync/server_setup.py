@@ -5,6 +5,8 @@ Everything comes from desktop_audit.schema.  Class-level permissions: signed-in
 users only, no class creation and no new fields from clients, the trail has no
 update or delete, accounts are made by an administrator (Cloud Code
 ``saveUsers``) and their password verifier is readable by the master key only.
+Parse Server's own classes and the Cloud Code's records are closed to every session
+(``system_classes``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from desktop_audit.schema import BY_NAME, CLASSES, ClassDef
 from desktop_audit.store.db import new_object_id
 from desktop_audit.sync import wire
 from desktop_audit.sync.parse_client import ParseClient, ParseError
+from desktop_audit.sync.system_classes import close_system_classes
 
 if TYPE_CHECKING:
     from desktop_audit.store.db import Database
@@ -90,6 +93,7 @@ def apply_schema(client: ParseClient, log: Callable[[str], None] = print) -> Non
                                                             "indexes": new_idx}, master=True)
         except ParseError as exc:
             log(f"server-setup: indexes of {name} not created ({exc.message})")
+    close_system_classes(client, log)
 
 
 def ensure_admin(client: ParseClient, username: str, password: str | None, *,

@@ -14,3 +14,4 @@ require('./accounts');
 require('./records');
 require('./livequery');
 require('./files');
+require('./system');
