@@ -217,3 +217,39 @@ def test_no_subscription_reaches_another_site(world: World, tmp_path: Path) -> N
     admin = {line["object"]["objectId"] for line in probe.of("admin/everything")
              if "object" in line}
     assert {secret, own, moved_in, moved_out} <= admin
+
+
+def test_a_subscription_follows_the_account_as_it_is_now(world: World, tmp_path: Path) -> None:
+    """Subscribed while assigned and active: once the deactivation (or the loss of a site)
+    reaches the server, that subscription hears nothing more of it."""
+    from desktop_audit import services
+
+    a, b = world.site_a, world.site_b
+    subs = [{"id": f"{role}/everything", "token": world.token(role),
+             "className": "AuditFinding", "where": {}}
+            for role in ("coordinator", "auditor", "field_staff")]
+    probe = Probe(world, subs, tmp_path)
+    try:
+        probe.wait("subscribed", lambda lines: len(
+            [line for line in lines if line.get("op") == "subscribed"]) == len(subs))
+        before = _finding(world, a, "heard by all three")
+        probe.wait("the first finding", lambda lines: all(
+            any(line.get("id") == s["id"] and (line.get("object") or {}).get("objectId") ==
+                before for line in lines) for s in subs))
+        lap = world.team.laptop
+        services.deactivate_user(lap.db, lap.actor, world.ids["auditor"])
+        services.assign_sites(lap.db, lap.actor, world.ids["field_staff"], [b])
+        world.sync_admin()
+        after = _finding(world, a, "heard by the coordinator only")
+        for n in (1, 2):
+            sentinel = _finding(world, a, f"sentinel {n}")
+            probe.wait(f"sentinel {n}", lambda lines, s=sentinel: any(
+                line.get("id") == "coordinator/everything" and
+                (line.get("object") or {}).get("objectId") == s for line in lines))
+    finally:
+        probe.close()
+    heard = {role: {line["object"]["objectId"] for line in probe.of(f"{role}/everything")
+                    if "object" in line} for role in ("coordinator", "auditor", "field_staff")}
+    assert after in heard["coordinator"]
+    assert before in heard["auditor"] and after not in heard["auditor"]
+    assert before in heard["field_staff"] and after not in heard["field_staff"]

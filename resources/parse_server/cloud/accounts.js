@@ -38,6 +38,7 @@ Parse.Cloud.beforeSave(Parse.User, async req => {
 // and beforeLogin below).
 Parse.Cloud.afterSave(Parse.User, async req => {
   const user = req.object;
+  require('./livequery').forgetUser(user.id); // its subscriptions judge it as it is now
   if (user.get('active') !== false && !user.get(TOMBSTONE)) return;
   const sessions = await new Parse.Query(Parse.Session).equalTo('user', user).limit(1000)
     .find({ useMasterKey: true });

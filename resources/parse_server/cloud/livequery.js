@@ -12,6 +12,11 @@
 // Events carry the record before the change (`original`) on updates, enters and leaves;
 // a record moved between sites must not show a subscriber its version on a site they
 // are not assigned to, so afterLiveQueryEvent blanks any version of another site.
+//
+// A subscription lives on after the account changes: each event is judged again against
+// the account as it is now (read again at least every second, and at once after the
+// account is saved in this process), so a deactivated account hears nothing more, and a
+// site taken off a user is not heard from any more.
 
 const { E, actorOf, isAdmin, pointerId, sitePointers } = require('./common');
 
@@ -21,6 +26,23 @@ function scoped(where, siteIds) {
   const scope = { site: { $in: sitePointers(siteIds) } };
   const given = where && typeof where === 'object' && !Array.isArray(where) ? where : {};
   return Object.keys(given).length ? { $and: [given, scope] } : scope;
+}
+
+const current = new Map(); // userId -> {at, user}
+
+async function currentUser(id) {
+  const hit = current.get(id);
+  if (hit && Date.now() - hit.at < 1000) return hit.user;
+  const user = await new Parse.Query(Parse.User).get(id, { useMasterKey: true })
+    .catch(() => null);
+  if (current.size > 10000) current.clear();
+  current.set(id, { at: Date.now(), user });
+  return user;
+}
+
+// The account was saved: read it again at its next event.
+function forgetUser(id) {
+  current.delete(id);
 }
 
 function siteOf(object) {
@@ -47,7 +69,8 @@ for (const className of LIVE_CLASSES) {
     if (req.useMasterKey) return;
     let actor;
     try {
-      actor = await actorOf(req);
+      const user = req.user && await currentUser(req.user.id);
+      actor = await actorOf({ user, master: false });
     } catch {
       req.sendEvent = false; // the session ended or the account was deactivated
       return;
@@ -68,4 +91,4 @@ for (const className of LIVE_CLASSES) {
   });
 }
 
-module.exports = { scoped, LIVE_CLASSES };
+module.exports = { scoped, forgetUser, LIVE_CLASSES };
