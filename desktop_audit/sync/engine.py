@@ -142,7 +142,7 @@ class SyncEngine:
         self.report = SyncReport()
         self.retry = Retrier(retry_budget, cancelled=lambda: self.control.cancelled,
                              on_retry=self._on_retry)
-        self._uploaded: dict[str, dict[str, str]] = {}
+        self._uploaded: dict[tuple[str, str], dict[str, str]] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -441,9 +441,12 @@ class SyncEngine:
             if current.get("url"):
                 continue
             sha = rec.get("sha256")
-            if not sha:
+            site = rec.get("site")
+            if not sha or not site:
                 continue
-            pointer = self._uploaded.get(sha) or self._known_upload(sha)
+            # Uploaded once per photo and site, named SITE-SHA256.ext (the server checks
+            # that the uploader works on the site and that the content has this SHA-256).
+            pointer = self._uploaded.get((site, sha)) or self._known_upload(sha, site)
             if pointer is None:
                 path = blob_path(self.db, sha, rec.get("mimeType") or "image/jpeg")
                 if not path.exists():
@@ -453,15 +456,15 @@ class SyncEngine:
                     continue
                 mime = rec.get("mimeType") or "image/jpeg"
                 ext = ".png" if mime == "image/png" else ".jpg"
-                pointer = self._call(functools.partial(self.client.upload_file, f"{sha}{ext}",
-                                                       data, mime))
+                pointer = self._call(functools.partial(self.client.upload_file,
+                                                       f"{site}-{sha}{ext}", data, mime))
                 self.report.files_up += 1
-            self._uploaded[sha] = pointer
+            self._uploaded[(site, sha)] = pointer
             with self.db.atomic():
                 sync_state.set_file(self.db, oid, pointer)
 
-    def _known_upload(self, sha: str) -> dict[str, str] | None:
-        return sync_state.known_upload(self.db, sha)
+    def _known_upload(self, sha: str, site: str) -> dict[str, str] | None:
+        return sync_state.known_upload(self.db, sha, site)
 
     # ------------------------------------------------------------------ pull
 

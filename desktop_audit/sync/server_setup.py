@@ -8,7 +8,8 @@ the trail has no update or delete, accounts are made by an administrator (Cloud 
 ``saveUsers``) and their password verifier is readable by the master key only.  The
 rulebook (records/rulebook.py) goes to class ``RuleBook`` (one object, the master key
 only), which Cloud Code's rules engine applies; the engine then makes the unique indexes
-of the unique keys in PostgreSQL (Cloud Function ``ensureRuleIndexes``).
+of the unique keys in PostgreSQL (Cloud Function ``ensureRuleIndexes``).  Parse Server's
+own classes and the Cloud Code's records are closed to every session (``system_classes``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from desktop_audit.schema import BY_NAME, CLASSES, ClassDef
 from desktop_audit.store.db import new_object_id
 from desktop_audit.sync import wire
 from desktop_audit.sync.parse_client import ParseClient, ParseError
+from desktop_audit.sync.system_classes import close_system_classes
 
 if TYPE_CHECKING:
     from desktop_audit.store.db import Database
@@ -153,6 +155,7 @@ def _apply_classes(client: ParseClient, log: Callable[[str], None]) -> None:
                                                             "indexes": new_idx}, master=True)
         except ParseError as exc:
             log(f"server-setup: indexes of {name} not created ({exc.message})")
+    close_system_classes(client, log)
 
 
 def ensure_admin(client: ParseClient, username: str, password: str | None, *,

@@ -112,7 +112,29 @@ def sync(db: Database, client: ParseClient, actor: Actor | None, *,
         trail.append(db, actor, trail.Entry("sync", None, None, None,
                                             {"server": [None, client.server_url]}))
     engine = SyncEngine(db, client, actor=actor, control=control, retry_budget=retry_budget)
-    return engine.run(pull=pull)
+    report = engine.run(pull=pull)
+    deliver_unlocks(db, client, actor)
+    return report
+
+
+def deliver_unlocks(db: Database, client: ParseClient, actor: Actor | None) -> None:
+    """The users an administrator unlocked on this laptop: the server lifts their lockout
+    (an administrator's sync only; otherwise they wait for one).  A failure leaves them
+    for the next sync."""
+    from desktop_audit.services.users import pending_unlocks, unlocks_delivered
+
+    if actor is None or actor.role != "admin":
+        return
+    ids = pending_unlocks(db)
+    if not ids:
+        return
+    try:
+        results = Retrier(30.0)(lambda: client.call("unlockUsers", {"users": ids}))
+    except (ParseError, TransientError):
+        return
+    unlocks_delivered(db, [oid for oid, result in zip(ids, results, strict=True)
+                           if "success" in result or
+                           (result.get("error") or {}).get("code") == OBJECT_NOT_FOUND])
 
 
 def join(db_path: Path, client: ParseClient, username: str, password: str, *,

@@ -13,3 +13,5 @@ require('./trail');
 require('./accounts');
 require('./records');
 require('./livequery');
+require('./files');
+require('./system');
