@@ -77,6 +77,7 @@ class ClassDef:
     unique_together: tuple[tuple[str, ...], ...] = ()
     # Fields only the server keeps (never a local column): the trail's exact changes text.
     server_fields: tuple[Field, ...] = ()
+    private: bool = False  # a server class only the master key reads
     _by_name: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -465,7 +466,23 @@ TRAIL_LEGACY = ClassDef(
         F("verifiedAt", "datetime", "Verified at"),
     ),
 )
-SERVER_CLASSES: tuple[ClassDef, ...] = (TRAIL_KEY, TRAIL_LEGACY)
+TRAIL_PASS_KEY = ClassDef(
+    name="TrailPassKey",
+    table="",
+    label="Password key",
+    plural="Password keys",
+    key="publicKey",
+    site_field=None,
+    private=True,
+    description="The public half of a key derived from a user's password (learnt at their "
+                "online sign-in): it proves a key made for them on a shared laptop was made "
+                "where they typed their password.",
+    fields=(
+        F("user", "pointer", "User", required=True, target="User"),
+        F("publicKey", "string", "Public key", required=True, max_length=64),
+    ),
+)
+SERVER_CLASSES: tuple[ClassDef, ...] = (TRAIL_KEY, TRAIL_LEGACY, TRAIL_PASS_KEY)
 
 CLASSES: tuple[ClassDef, ...] = (USER, SITE, ASPECT, SPILL_KIT, LEGAL, REVIEW, FINDING, EVIDENCE,
                                  TRAIL)

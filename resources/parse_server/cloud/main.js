@@ -9,7 +9,8 @@
 
 Parse.allowCustomObjectId = true;
 
-require('./trail');
 require('./accounts');
 require('./records');
 require('./livequery');
+// Last: the trail module registers the trail's own read scope.
+require('./trail');
