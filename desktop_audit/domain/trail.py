@@ -335,6 +335,26 @@ def _verify_legacy(db: Database, chain: str, ctx: _Context) -> ChainReport:
     return ChainReport(chain, count, note=note, head=head)
 
 
+def check_heads(db: Database, heads: Iterable[tuple[str, int, str]]) -> list[str]:
+    """What no longer holds of the chain heads a pack was built on: each chain must still
+    verify here and hold exactly that event (same hash) at that sequence number."""
+    heads = list(heads)
+    reports = {r.chain: r for r in verify(db, {c for c, _n, _h in heads})}
+    problems = []
+    for chain, seq, digest in heads:
+        report = reports[chain]
+        found = journal.at_seq(db, chain, seq, ("hash",))
+        if found is None:
+            problems.append(f"chain {chain}, seq {seq}: the pack's head is no longer in this "
+                            f"laptop's trail (the chain ends at seq {report.events})")
+        elif found[0] != digest:
+            problems.append(f"chain {chain}, seq {seq}: the trail here holds another event "
+                            "than the one the pack was built on (history rewritten since)")
+        elif report.problem:
+            problems.append(report.problem)
+    return problems
+
+
 def history(db: Database, record_class: str, record_id: str) -> list[dict[str, Any]]:
     """Every event about one record, from every chain, oldest first."""
     cols = ("deviceId", "seq", "at", "actor", "actorName", "action", "changes")
