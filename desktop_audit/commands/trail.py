@@ -41,13 +41,16 @@ def verify(ctx: Any) -> int:
               f"head{'s' * (len(heads) != 1)} it was built on")
         return 0
     reports = trail.verify(db)
+    if ctx.args.server:
+        # Compared with the server first: it names the first event that differs from what
+        # the server holds (where a rewrite began), then what fails here on its own.
+        problems = _against_server(ctx, db, [r.chain for r in reports])
+        if problems:
+            raise IntegrityError("audit trail differs from the server: " + "; ".join(
+                problems[c] for c in sorted(problems)))
     bad = [r for r in reports if r.problem]
     if bad:
         raise IntegrityError(f"audit trail broken at {bad[0].problem}")
-    if ctx.args.server:
-        problems = _against_server(ctx, db, [r.chain for r in reports])
-        if problems:
-            raise IntegrityError("audit trail differs from the server: " + "; ".join(problems))
     total = sum(r.events for r in reports)
     chains = len([r for r in reports if r.events])
     for r in reports:
@@ -58,7 +61,7 @@ def verify(ctx: Any) -> int:
     return 0
 
 
-def _against_server(ctx: Any, db: Any, chains: list[str]) -> list[str]:
+def _against_server(ctx: Any, db: Any, chains: list[str]) -> dict[str, str]:
     """{chain: problem} of the chains this user may see that differ from the server."""
     from desktop_audit.commands.sync_cmd import server_target
     from desktop_audit.errors import SyncError
@@ -84,7 +87,7 @@ def _against_server(ctx: Any, db: Any, chains: list[str]) -> list[str]:
             raise SyncError(f"the server refused: {exc.message}") from exc
         finally:
             client.logout()
-    return [problems[c] for c in sorted(problems)]
+    return problems
 
 
 def history(ctx: Any) -> int:

@@ -167,16 +167,14 @@ def check_anchors(db: Database, client: ParseClient, chains: Iterable[str],
     do not verify here."""
     wanted = sorted(c for c in set(chains) if not trail.is_legacy(c))
     problems: dict[str, str] = {}
-    for report in trail.verify(db, wanted):
-        if report.problem:
-            problems[report.chain] = report.problem
     heads = server_heads(client, wanted, call) if wanted else {}
     for chain in wanted:
-        if chain in problems:
-            continue
         problem = anchor_problem(db, client, chain, heads.get(chain), call)
         if problem:
             problems[chain] = problem
+    for report in trail.verify(db, [c for c in wanted if c not in problems]):
+        if report.problem:
+            problems[report.chain] = report.problem
     return problems
 
 

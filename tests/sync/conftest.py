@@ -68,6 +68,10 @@ class Server:
         with self.master() as c:
             return c.count(class_name, {"objectId": {"$exists": True}}, master=True)
 
+    def count_where(self, class_name: str, where: dict[str, Any]) -> int:
+        with self.master() as c:
+            return c.count(class_name, where, master=True)
+
     def all(self, class_name: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         with self.master() as c:

@@ -485,8 +485,12 @@ Parse.Cloud.beforeFind('AuditTrailEvent', async req => {
   const actor = await actorOf(req);
   if (isAdmin(actor)) return;
   const devices = await readableDevices(actor);
-  const scope = { $or: [{ siteId: { $in: [...actor.sites] } },
-    { chain: { $in: devices.map(d => `${d}/-`) } }] };
+  // Never an empty $in: the PostgreSQL adapter reads `$in: []` as "is null", which would
+  // match every event about no site (and every event recorded before the upgrade).
+  const clauses = [];
+  if (actor.sites.size) clauses.push({ siteId: { $in: [...actor.sites] } });
+  if (devices.length) clauses.push({ chain: { $in: devices.map(d => `${d}/-`) } });
+  const scope = clauses.length > 1 ? { $or: clauses } : clauses[0] || { objectId: { $in: ['_'] } };
   const where = req.query._where || {};
   req.query._where = Object.keys(where).length ? { $and: [where, scope] } : scope;
 });
