@@ -251,3 +251,46 @@ def test_an_old_database_upgrades_its_old_chains_verify_and_new_ones_follow_them
     bad = next(r for r in trail.verify(db) if r.chain == old_device)
     assert bad.problem and "seq 3" in bad.problem and "content was changed" in bad.problem
     db.close()
+
+
+def test_a_pack_checked_before_and_after_a_local_rewrite(world: World, db_path: Path,
+                                                         tmp_path: Path) -> None:
+    from desktop_audit.reports import export_pack, pack_heads
+
+    for n in range(3):
+        services.add_aspect(world.db, world.coordinator, site=world.site_a,
+                            aspectCategory="waste", aspectDescription=f"Drum store {n}",
+                            impact="Soil", likelihood=2, severity=2, actionStatus="open")
+    pack = tmp_path / "pack.pdf"
+    export_pack(world.db, world.coordinator, world.site_a, pack)
+    chain = f"{world.db.device_id}/{world.site_a}"
+    heads = pack_heads(pack)
+    assert [c for c, _n, _h in heads] == [chain]
+    world.db.close()
+    ok = _cli(db_path, "verify-trail", "--pack", str(pack))
+    assert ok.returncode == 0, ok.stderr
+    assert "still holds the 1 chain head" in ok.stdout
+    # Someone with the file rewrites an event of that chain and recomputes every later hash.
+    con = sqlite3.connect(db_path)
+    con.execute("DROP TRIGGER audit_trail_event_no_update")
+    cols = trail.CHECKED
+    rows = [dict(zip(cols, r, strict=True)) for r in con.execute(
+        f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM audit_trail_event '
+        'WHERE "chain" = ? ORDER BY "seq"', (chain,))]
+    target = next(i for i, ev in enumerate(rows) if "Drum store 1" in ev["changes"])
+    rows[target]["changes"] = rows[target]["changes"].replace("Drum store 1", "Drum store 7")
+    prev = rows[target]["prevHash"]
+    for ev in rows[target:]:
+        ev["prevHash"], ev["hash"] = prev, trail.event_hash(ev, prev)
+        con.execute('UPDATE audit_trail_event SET "changes" = ?, "prevHash" = ?, "hash" = ? '
+                    'WHERE "objectId" = ?', (ev["changes"], prev, ev["hash"], ev["objectId"]))
+        prev = ev["hash"]
+    con.execute('UPDATE trail_head SET "hash" = ? WHERE "chain" = ?', (prev, chain))
+    con.commit()
+    con.close()
+    bad = _cli(db_path, "verify-trail", "--pack", str(pack))
+    assert bad.returncode == 1
+    assert f"chain {chain}" in bad.stderr and "no longer matches" in bad.stderr
+    assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    # And the trail itself says where: the rewritten segment's signature no longer holds.
+    assert _cli(db_path, "verify-trail").returncode == 1
