@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from desktop_audit.domain import auth, trail
+from desktop_audit.domain import auth, keys, trail
 from desktop_audit.domain.actor import Actor
 from desktop_audit.errors import AuthError, ValidationError
 from desktop_audit.records.users import USERS
@@ -31,13 +31,16 @@ def bootstrap_admin(db: Database, *, username: str, email: str, password: str,
     if count_users(db):
         raise AuthError("this database already has users; log in as an admin to add more")
     oid = new_object_id()
-    system = Actor(id=oid, username=username, role="admin")
     values = {"username": username, "email": email, "role": "admin", "fullName": full_name}
     verifier = auth.hash_password(password)
-    with unit(db, system) as u:
-        change = writing.create(u, USERS, values, object_id=oid)
-        change.new["passwordVerifier"] = verifier
-    return auth.actor_from_row(change.new)
+    with db.atomic():
+        # Their first sign-in here: their trail key is made now and signs their own creation.
+        signer = keys.sign_in(db, oid, password)
+        system = Actor(id=oid, username=username, role="admin", signer=signer)
+        with unit(db, system) as u:
+            change = writing.create(u, USERS, values, object_id=oid)
+            change.new["passwordVerifier"] = verifier
+    return auth.actor_from_row(change.new, signer)
 
 
 def create_user(db: Database, actor: Actor, *, username: str, email: str, role: str,
@@ -154,15 +157,21 @@ def set_password(db: Database, actor: Actor, user_id: str, password: str, *,
         new = dict(old)
         new["passwordVerifier"] = auth.hash_password(password)
         u.add(Change(USER, user_id, old, new, "update", hidden=("passwordVerifier",)))
+        if user_id == actor.id and actor.signer is not None:
+            keys.reseal(db, actor.signer, password)  # their key opens with the new password
+        else:
+            keys.forget(db, user_id)  # they sign in with a password they did not set: new key
 
 
-def remember_password(db: Database, user_id: str, password: str) -> None:
+def remember_password(db: Database, user_id: str, password: str) -> keys.Signer:
     """After the server accepted a password: keep its argon2id verifier here, so the user
-    can sign in on this laptop offline.  Local only: not a change to push or journal (the
-    online login itself is journaled by the caller)."""
+    can sign in on this laptop offline, and unseal (or make) their trail key here.  Local
+    only: not a change to push or journal (the online login itself is journaled by the
+    caller)."""
     verifier = auth.hash_password_unchecked(password)
     with db.atomic():
         writes.set_local(db, USER, user_id, {"passwordVerifier": verifier})
+        return keys.sign_in(db, user_id, password)
 
 
 def find_user(db: Database, username: str) -> dict[str, Any]:
@@ -178,4 +187,4 @@ def refresh_actor(db: Database, actor: Actor) -> Actor:
     user = rows.load(db, USER, actor.id)
     if user is None:
         raise AuthError("your account is not on this laptop")
-    return auth.actor_from_row(user)
+    return auth.actor_from_row(user, actor.signer)

@@ -105,8 +105,26 @@ def _review_approvals(db: Database) -> None:
                'AND "approvedBy" NOT IN (SELECT "objectId" FROM "user")')
 
 
+def _trail_keys(db: Database) -> None:
+    """Step 6: the laptop's device key, and its device id derived from that key.  The chain
+    it recorded before keeps its id (the old device id) and is named, with its head, by the
+    device key's statement: the first event of each new chain follows that head."""
+    from desktop_audit.domain import keys
+
+    old = db.device_id
+    row = db.execute('SELECT "seq", "hash" FROM "audit_trail_event" WHERE "chain" = ? '
+                     'ORDER BY "seq" DESC LIMIT 1', (old,)).fetchone()
+    legacy = {"chain": old, "seq": int(row[0]), "hash": row[1]} if row else None
+    device = keys.make_device_key(db, legacy)
+    db.set_meta("device_id", device)
+    if legacy is not None:
+        db.set_meta("legacy_device_id", old)
+        db.set_meta("legacy_head", f"{legacy['seq']}:{legacy['hash']}")
+
+
 # Python that completes a step's SQL, in the same transaction.
-AFTER_STEP: dict[int, Callable[[Database], None]] = {4: _site_zones, 5: _review_approvals}
+AFTER_STEP: dict[int, Callable[[Database], None]] = {4: _site_zones, 5: _review_approvals,
+                                                    6: _trail_keys}
 
 
 def migrate(db: Database, target: int | None = None) -> bool:

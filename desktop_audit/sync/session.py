@@ -27,6 +27,7 @@ from desktop_audit.sync.parse_client import (
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
+    from desktop_audit.domain.keys import Signer
     from desktop_audit.store.db import Database
 
 DEFAULT_APP_ID = "desktop-audit-dev"
@@ -71,20 +72,21 @@ def online_login(client: ParseClient, username: str, password: str, *,
         raise SyncError(f"the server refused the login: {exc.message}") from exc
 
 
-def remember_password(db: Database, user_id: str, password: str) -> None:
-    """Keep an argon2id verifier so this user can log in here offline from now on."""
+def remember_password(db: Database, user_id: str, password: str) -> Signer:
+    """Keep an argon2id verifier so this user can log in here offline from now on; their
+    trail key here, unsealed (made now at their first sign-in on this laptop)."""
     from desktop_audit.services.users import remember_password as remember
 
-    remember(db, user_id, password)
+    return remember(db, user_id, password)
 
 
 def learn_password(db: Database, user_id: str, password: str) -> Actor:
-    """After the server accepted the password: keep its verifier here and journal the
-    login (a login checked online is a login on this laptop too)."""
+    """After the server accepted the password: keep its verifier here, sign them in and
+    journal the login (a login checked online is a login on this laptop too)."""
     from desktop_audit.domain import trail
 
-    remember_password(db, user_id, password)
-    actor = actor_of(db, user_id)
+    signer = remember_password(db, user_id, password)
+    actor = actor_of(db, user_id).with_signer(signer)
     with db.atomic():
         trail.append(db, actor, trail.Entry("login", "User", actor.id, None,
                                             {"checked": [None, "online"]}))
@@ -149,8 +151,7 @@ def join(db_path: Path, client: ParseClient, username: str, password: str, *,
     db = (open_db or open_database)(db_path, create=True)
     engine = SyncEngine(db, client, control=control, retry_budget=retry_budget)
     engine.pull()
-    remember_password(db, user["objectId"], password)
-    actor = actor_of(db, user["objectId"])
+    actor = learn_password(db, user["objectId"], password)
     report = sync(db, client, actor, control=control, retry_budget=retry_budget, pull=False)
     report.pulled += engine.report.pulled
     report.files_down += engine.report.files_down

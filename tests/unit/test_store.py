@@ -19,7 +19,7 @@ def test_new_database_is_wal_with_foreign_keys_and_latest_schema(db_path: Path) 
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
     assert db.schema_version == migrations.LATEST >= 2
-    assert len(db.device_id) == 12
+    assert len(db.device_id) == 16  # derived from the laptop's device key
     db.close()
 
 
