@@ -57,14 +57,23 @@ def online_login(client: ParseClient, username: str, password: str, *,
         except ParseError as exc:
             if exc.code != OBJECT_NOT_FOUND:
                 raise
+        tried = retry.retries
         try:
             retry(lambda: client.call("firstLogin", {"username": username,
                                                      "password": password}))
         except ParseError as exc:
-            if exc.code in (OBJECT_NOT_FOUND, 141):
+            if exc.code not in (OBJECT_NOT_FOUND, 141):
+                raise
+            if retry.retries == tried:
                 raise AuthError("the server refused the login: wrong username or "
                                 "password") from None
-            raise
+            # A first login sent again after its answer was lost finds the password
+            # already made the server's: sign in with it.
+            try:
+                return retry(lambda: client.login(username, password))
+            except ParseError:
+                raise AuthError("the server refused the login: wrong username or "
+                                "password") from None
         return retry(lambda: client.login(username, password))
     except TransientError as exc:
         raise SyncError(f"cannot reach the server at {client.server_url}: {exc}") from exc
