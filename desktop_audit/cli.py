@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "app",  # gui, screenshot
     "pack",  # export-pack
     "sync_cmd",  # server-setup, sync, conflicts, resolve
+    "devices",  # device list, device revoke
 )
 
 

@@ -139,7 +139,7 @@ def populate(db: Database, admin: Actor, *, scale: int = 1,
     with db.atomic():
         users = _ensure_users(db, admin)
         site_ids = _ensure_sites(db, admin, users)
-    admin = actor_from_row(rows.must_load(db, USER, admin.id))
+    admin = actor_from_row(rows.must_load(db, USER, admin.id), admin.signer)
     existing = rows.count(db, ASPECT)
     rnd = random.Random(1000 + existing)
     photos = _photos()

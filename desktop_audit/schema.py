@@ -75,6 +75,9 @@ class ClassDef:
     append_only: bool = False
     accounts: bool = False  # the sign-in accounts (Parse's own _User class)
     unique_together: tuple[tuple[str, ...], ...] = ()
+    # Fields only the server keeps (never a local column): the trail's exact changes text.
+    server_fields: tuple[Field, ...] = ()
+    private: bool = False  # a server class only the master key reads
     _by_name: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -162,6 +165,9 @@ TRAIL_ACTIONS = (
     "approve",
     "evaluate",
     "assign",
+    "deactivate",
+    "activate",
+    "unlock",
     "resolve",
     "login",
     "login_failed",
@@ -325,6 +331,8 @@ REVIEW = ClassDef(
         F("reviewStatus", "enum", "Status", required=True, choices=REVIEW_STATUSES),
         F("summaryNote", "text", "Summary"),
         F("leadAuditor", "pointer", "Lead auditor", required=True, target="User"),
+        F("approvedBy", "pointer", "Approved by", target="User", system=True),
+        F("approvedAt", "datetime", "Approved at", system=True),
     ),
 )
 
@@ -387,11 +395,13 @@ TRAIL = ClassDef(
     key="objectId",
     site_field=None,
     append_only=True,
-    description="One entry of a device's append-only, hash-chained journal.",
-    unique_together=(("deviceId", "seq"),),
+    description="One entry of an append-only, hash-chained, signed journal: one chain per "
+                "device and site (\"<device>/<site>\", \"<device>/-\" for no site); chains "
+                "recorded before version 6 are per device (chain = device).",
+    unique_together=(("chain", "seq"),),
     fields=(
         F("deviceId", "string", "Device", required=True, max_length=32, system=True),
-        F("seq", "int", "Sequence", required=True, system=True),
+        F("seq", "int", "Sequence", required=True, system=True, help="1, 2, 3 ... per chain"),
         F("at", "datetime", "At", required=True, system=True),
         F("actor", "string", "Actor", max_length=10, system=True,
           help="objectId of the user who acted"),
@@ -404,8 +414,80 @@ TRAIL = ClassDef(
         F("changes", "object", "Changes", system=True, help="field: [old, new]"),
         F("prevHash", "string", "Previous hash", required=True, max_length=64, system=True),
         F("hash", "string", "Hash", required=True, max_length=64, system=True),
+        F("chain", "string", "Chain", required=True, max_length=40, system=True,
+          help="<deviceId>/<siteId>, <deviceId>/- for events about no site; a device id "
+               "alone for a chain recorded before version 6"),
+        F("keyId", "string", "Key", max_length=32, system=True,
+          help="the key that signed the event (TrailKey)"),
+        F("signature", "string", "Signature", max_length=100, system=True,
+          help="Ed25519 signature over the chain head, on the last event a transaction "
+               "appended to the chain"),
+    ),
+    server_fields=(
+        F("changesText", "text", "Changes as hashed", system=True,
+          help="the exact JSON text of changes that the hash covers"),
     ),
 )
+
+# Classes only the server keeps (the laptop has its own tables for them).
+TRAIL_KEY = ClassDef(
+    name="TrailKey",
+    table="trail_key",
+    label="Trail key",
+    plural="Trail keys",
+    key="keyId",
+    site_field=None,
+    description="A public key that signs audit trail events: one per user and laptop, and "
+                "one per laptop for events without an actor. Registered by the server.",
+    fields=(
+        F("keyId", "string", "Key", required=True, max_length=32),
+        F("user", "pointer", "User", target="User"),
+        F("deviceId", "string", "Device", required=True, max_length=32),
+        F("publicKey", "string", "Public key", required=True, max_length=64),
+        F("statement", "text", "Statement", required=True),
+        F("certificate", "string", "Certificate", required=True, max_length=100),
+        F("registeredAt", "datetime", "Registered at"),
+        F("registeredBy", "pointer", "Registered by", target="User"),
+        F("revokedAt", "datetime", "Revoked at"),
+        F("revokedBy", "pointer", "Revoked by", target="User"),
+    ),
+)
+TRAIL_LEGACY = ClassDef(
+    name="TrailLegacyChain",
+    table="trail_legacy",
+    label="Chain recorded before the upgrade",
+    plural="Chains recorded before the upgrade",
+    key="chain",
+    site_field=None,
+    description="What server-setup found when it verified a per-device chain recorded "
+                "before version 6.",
+    fields=(
+        F("chain", "string", "Chain", required=True, max_length=40),
+        F("events", "int", "Events", required=True),
+        F("headSeq", "int", "Head seq"),
+        F("headHash", "string", "Head hash", max_length=64),
+        F("verified", "bool", "Verified", required=True),
+        F("problem", "text", "Problem"),
+        F("verifiedAt", "datetime", "Verified at"),
+    ),
+)
+TRAIL_PASS_KEY = ClassDef(
+    name="TrailPassKey",
+    table="",
+    label="Password key",
+    plural="Password keys",
+    key="publicKey",
+    site_field=None,
+    private=True,
+    description="The public half of a key derived from a user's password (learnt at their "
+                "online sign-in): it proves a key made for them on a shared laptop was made "
+                "where they typed their password.",
+    fields=(
+        F("user", "pointer", "User", required=True, target="User"),
+        F("publicKey", "string", "Public key", required=True, max_length=64),
+    ),
+)
+SERVER_CLASSES: tuple[ClassDef, ...] = (TRAIL_KEY, TRAIL_LEGACY, TRAIL_PASS_KEY)
 
 CLASSES: tuple[ClassDef, ...] = (USER, SITE, ASPECT, SPILL_KIT, LEGAL, REVIEW, FINDING, EVIDENCE,
                                  TRAIL)

@@ -57,8 +57,9 @@ class World:
         return getattr(self, role)
 
 
-def _actor(db: Database, user_id: str) -> Actor:
-    return services.users.refresh_actor(db, Actor(id=user_id, username="", role=""))
+def _actor(db: Database, username: str) -> Actor:
+    """Signed in as on a laptop: what they journal is signed with their key."""
+    return auth.login(db, username, PASSWORD)
 
 
 @pytest.fixture
@@ -79,6 +80,7 @@ def world(db: Database) -> World:
                                   region="Łódzkie", siteOwner=ids["other"])
     for role in ("coordinator", "auditor", "field_staff"):
         services.assign_sites(db, admin, ids[role], [site_a])
-    return World(db, admin, *(_actor(db, ids[r]) for r in
-                              ("manager", "coordinator", "auditor", "field_staff", "other")),
+    return World(db, admin, *(_actor(db, name) for name in
+                              ("manager", "coordinator", "auditor", "fieldstaff",
+                               "othermanager")),
                  site_a, site_b)

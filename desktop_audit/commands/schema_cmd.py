@@ -1,4 +1,4 @@
-"""schema: the data dictionary, the Parse JSON schema, or the ER diagram."""
+"""schema: the data dictionary, the Parse JSON schema, the ER diagram, or the rulebook."""
 
 from __future__ import annotations
 
@@ -6,12 +6,19 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("schema", help="print the data dictionary, Parse schema or ER diagram")
-    p.add_argument("--format", choices=("markdown", "json", "mermaid"), default="markdown")
+    p = sub.add_parser("schema", help="print the data dictionary, Parse schema, ER diagram or "
+                                      "the rulebook the server enforces")
+    p.add_argument("--format", choices=("markdown", "json", "mermaid", "rulebook"),
+                   default="markdown")
     p.set_defaults(func=run)
 
 
 def run(ctx: Any) -> int:
+    if ctx.args.format == "rulebook":
+        from desktop_audit.records import rulebook
+
+        print(rulebook.render())
+        return 0
     from desktop_audit.schema_docs import render
 
     print(render(ctx.args.format))

@@ -1,4 +1,5 @@
-"""init and user: create or upgrade the database, add and list users."""
+"""init and user: create or upgrade the database; add, list, assign, deactivate, activate and
+unlock users."""
 
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ def register(sub: Any) -> None:
     asg.add_argument("name")
     asg.add_argument("--site", action="append", default=[], metavar="CODE", required=True)
     asg.set_defaults(func=user_assign)
+    for action, text in (("deactivate", "deactivate an account: no more sign-ins; on the "
+                                        "server its sessions end at your next sync (admin)"),
+                         ("activate", "let a deactivated account sign in again (admin)"),
+                         ("unlock", "lift the server's lockout after failed sign-ins; it "
+                                    "reaches the server at your next sync (admin)")):
+        st = us.add_parser(action, help=text)
+        st.add_argument("name")
+        st.set_defaults(func=user_step, step=action)
 
 
 def init(ctx: Any) -> int:
@@ -113,4 +122,25 @@ def user_assign(ctx: Any) -> int:
     site_ids = [services.site_by_code(db, actor, code)["objectId"] for code in ctx.args.site]
     services.assign_sites(db, actor, target["objectId"], site_ids)
     print(f"{target['username']} assigned to {', '.join(ctx.args.site)}")
+    return 0
+
+
+STEP_DONE = {
+    "deactivate": "{name} deactivated; on the server at your next sync",
+    "activate": "{name} activated; on the server at your next sync",
+    "unlock": "{name} unlocked; the server lifts its lockout at your next sync",
+}
+
+
+def user_step(ctx: Any) -> int:
+    from desktop_audit import services
+    from desktop_audit.services import users
+
+    actor = ctx.login()
+    db = ctx.open_db()
+    target = users.find_user(db, ctx.args.name)
+    step = {"deactivate": services.deactivate_user, "activate": services.activate_user,
+            "unlock": services.unlock_user}[ctx.args.step]
+    step(db, actor, target["objectId"])
+    print(STEP_DONE[ctx.args.step].format(name=target["username"]))
     return 0

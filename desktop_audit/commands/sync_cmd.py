@@ -47,7 +47,7 @@ def _server_args(p: Any) -> None:
                         "one used)")
 
 
-def _target(ctx: Any, db: Any = None) -> tuple[str, str]:
+def server_target(ctx: Any, db: Any = None) -> tuple[str, str]:
     from desktop_audit.errors import SyncError
     from desktop_audit.sync.session import DEFAULT_APP_ID
 
@@ -70,7 +70,7 @@ def server_setup(ctx: Any) -> int:
     master = os.environ.get("PARSE_MASTER_KEY")
     if not master:
         raise SyncError("server-setup needs the master key in PARSE_MASTER_KEY")
-    server, app_id = _target(ctx)
+    server, app_id = server_target(ctx)
     db = ctx.open_db() if ctx.args.db else None
     password = os.environ.get("DESKTOP_AUDIT_PASSWORD")
     with make_client(server, app_id, master_key=master) as client:
@@ -113,7 +113,7 @@ def sync(ctx: Any) -> int:
     progress = _progress(ctx.args.quiet)
     path = ctx.db_path
     if not path.exists():
-        server, app_id = _target(ctx)
+        server, app_id = server_target(ctx)
         client = session.make_client(server, app_id, key_env=ctx.args.key_env)
         with client:
             db, report = session.join(path, client, username, password, control=progress,
@@ -123,7 +123,7 @@ def sync(ctx: Any) -> int:
             client.logout()
     else:
         db = ctx.open_db()
-        server, app_id = _target(ctx, db)
+        server, app_id = server_target(ctx, db)
         client = session.make_client(server, app_id, key_env=ctx.args.key_env)
         with client:
             from desktop_audit.schema import USER

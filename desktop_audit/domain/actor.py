@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from desktop_audit.domain.keys import Signer
 
 
 @dataclass(frozen=True)
@@ -12,6 +16,12 @@ class Actor:
     role: str
     site_ids: frozenset[str] = field(default_factory=frozenset)
     full_name: str = ""
+    # The signed-in user's unsealed trail key: what they journal is signed with it.  Not part
+    # of who they are (two actors with the same user compare equal).
+    signer: Signer | None = field(default=None, compare=False, repr=False)
+
+    def with_signer(self, signer: Signer | None) -> Actor:
+        return replace(self, signer=signer)
 
     @property
     def is_admin(self) -> bool:

@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from desktop_audit import clock
-from desktop_audit.domain import trail
+from desktop_audit.domain import keys, trail
 from desktop_audit.domain.actor import Actor
 from desktop_audit.errors import AuthError, ValidationError
 from desktop_audit.schema import USER
@@ -24,6 +24,12 @@ _hasher = PasswordHasher()
 MIN_PASSWORD = 8
 # After the n-th consecutive failure the next attempt must wait DELAYS[n-1] seconds.
 DELAYS = (1, 2, 4, 8, 16, 30, 60, 120, 300)
+
+
+def kdf_params() -> tuple[int, int, int]:
+    """(time cost, memory cost in KiB, parallelism) of argon2id here: the passwords'
+    verifiers and the keys that seal a user's trail key use the same costs."""
+    return _hasher.time_cost, _hasher.memory_cost, _hasher.parallelism
 
 
 def hash_password(password: str) -> str:
@@ -53,14 +59,16 @@ def verify_password(verifier: str | None, password: str) -> bool:
         return False
 
 
-def actor_from_row(row: dict) -> Actor:
+def actor_from_row(row: dict, signer: keys.Signer | None = None) -> Actor:
     return Actor(id=row["objectId"], username=row["username"], role=row["role"],
-                 site_ids=frozenset(row.get("sites") or ()), full_name=row.get("fullName") or "")
+                 site_ids=frozenset(row.get("sites") or ()), full_name=row.get("fullName") or "",
+                 signer=signer)
 
 
 def _recent_failures(db: Database, username: str) -> tuple[int, str | None]:
     """Consecutive failed logins for *username* on this device, and when the last was."""
-    attempts = journal.recent_logins(db, db.device_id, username, len(DELAYS) + 1)
+    attempts = journal.recent_logins(db, trail.chain_of(db.device_id, None), username,
+                                     len(DELAYS) + 1)
     count = 0
     for action, _at in attempts:
         if action != "login_failed":
@@ -80,7 +88,9 @@ def wait_seconds(db: Database, username: str) -> float:
 
 
 def login(db: Database, username: str, password: str) -> Actor:
-    """Check a password against the local verifier; journal success and failure alike."""
+    """Check a password against the local verifier; journal success and failure alike.  The
+    actor comes back signed in: their trail key here unsealed (made at their first sign-in
+    on this laptop)."""
     username = (username or "").strip()
     wait = wait_seconds(db, username)
     if wait > 0:
@@ -98,7 +108,7 @@ def login(db: Database, username: str, password: str) -> Actor:
         ok = bool(user["active"]) and verify_password(user["passwordVerifier"], password)
     with db.atomic():
         if ok:
-            actor = actor_from_row(user)
+            actor = actor_from_row(user, keys.sign_in(db, user["objectId"], password))
             trail.append(db, actor, trail.Entry("login", "User", actor.id))
             return actor
         trail.append(db, None, trail.Entry("login_failed", "User",

@@ -7,38 +7,32 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit import clock
-from desktop_audit.errors import ValidationError
+from desktop_audit.records import rulefns
 from desktop_audit.records.base import (
     ADMIN,
     ALL_ROLES,
     OFFICE,
-    Blocker,
     Lookup,
     Phrases,
     QuickFilter,
     RecordType,
     RowState,
     Rule,
-    site_threshold,
 )
-from desktop_audit.records.checks import not_in_future
+from desktop_audit.records.declaration import Check, Derivation
 from desktop_audit.schema import ASPECT
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
 
 CLOSING_STATES = ("controlled", "closed")
+# riskRating up to the bound -> impactRating (low 1-4, medium 5-9, high 10-15, critical 16-25)
+IMPACT_BANDS = ((4, "low"), (9, "medium"), (15, "high"), (25, "critical"))
 
 
 def impact_rating(risk: int) -> str:
     """low 1-4, medium 5-9, high 10-15, critical 16-25."""
-    if risk <= 4:
-        return "low"
-    if risk <= 9:
-        return "medium"
-    if risk <= 15:
-        return "high"
-    return "critical"
+    return str(rulefns.band([risk], {"bands": IMPACT_BANDS}, rulefns.RuleContext(None)))
 
 
 class AspectType(RecordType):
@@ -47,12 +41,6 @@ class AspectType(RecordType):
     list_noun = "aspects"
     owner_field = "loggedBy"
     author_field = "loggedBy"
-    derived_from = {
-        "riskRating": ("likelihood", "severity"),
-        "impactRating": ("likelihood", "severity"),
-        "thresholdApplied": ("site",),
-        "significant": ("likelihood", "severity"),
-    }
     permissions = {
         "create": (Rule(ALL_ROLES),),
         "edit": (Rule(OFFICE), Rule(frozenset({"auditor", "field_staff"}), "own")),
@@ -76,41 +64,35 @@ class AspectType(RecordType):
     log_type = "aspect"
     choice_columns = ("aspectDescription", "riskRating")
 
+    derivations = (
+        Derivation("riskRating", "product", ("likelihood", "severity")),
+        Derivation("impactRating", "band", ("riskRating",), {"bands": IMPACT_BANDS},
+                   typed_inputs=("likelihood", "severity")),
+        # The threshold the rating is judged by is the site's when the rating is made (or
+        # changed): a later change of the site's threshold does not rewrite old judgements.
+        # (A server also accepts a threshold the site had, as its journaled history shows:
+        # the one a laptop knew when it rated the aspect offline.)
+        Derivation("thresholdApplied", "site_threshold", ("site",),
+                   {"default": rulefns.DEFAULT_THRESHOLD, "history": "significanceThreshold"},
+                   when_changed=("likelihood", "severity", "site", "obligationRefs")),
+        Derivation("significant", "significance",
+                   ("riskRating", "thresholdApplied", "obligationRefs"),
+                   {"default": rulefns.DEFAULT_THRESHOLD},
+                   typed_inputs=("likelihood", "severity")),
+    )
+    validations = (
+        Check("not_in_future", "loggedAt", "{value} is in the future", ("loggedAt",)),
+    )
+    closing = (
+        Check("field_in", "sourceId", "the aspect's action status is {value}; it must be "
+              "controlled or closed", ("actionStatus",), {"values": list(CLOSING_STATES)}),
+    )
+
     def defaults(self, actor: Actor, lookup: Lookup) -> dict[str, Any]:
         return {"loggedBy": actor.id, "loggedAt": clock.now_iso()}
 
     def prefill(self, actor: Actor, lookup: Lookup, *, site_ids: list[str]) -> dict[str, Any]:
         return {**super().prefill(actor, lookup, site_ids=site_ids), "actionStatus": "open"}
-
-    def derive(self, values: dict[str, Any], lookup: Lookup | None,
-               changed: frozenset[str] | None = None) -> None:
-        lik, sev = values.get("likelihood"), values.get("severity")
-        if lik is not None and sev is not None:
-            values["riskRating"] = lik * sev
-            values["impactRating"] = impact_rating(lik * sev)
-        # The threshold the rating is judged by is the site's when the rating is made (or
-        # changed): a later change of the site's threshold does not rewrite old judgements.
-        rated = changed is None or bool({"likelihood", "severity", "site",
-                                          "obligationRefs"} & changed)
-        if rated and lookup is not None and values.get("site"):
-            values["thresholdApplied"] = site_threshold(lookup.get("AuditSite", values["site"]))
-        applied = values.get("thresholdApplied") or site_threshold(None)
-        risk = values.get("riskRating")
-        values["significant"] = bool((risk is not None and risk >= applied)
-                                     or values.get("obligationRefs"))
-
-    def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
-                 lookup: Lookup, action: str = "edit") -> list[ValidationError]:
-        problem = not_in_future("loggedAt", values.get("loggedAt"))
-        return [problem] if problem else []
-
-    def closing_state(self, record: Mapping[str, Any], lookup: Lookup) -> list[Blocker]:
-        status = record.get("actionStatus")
-        if status in CLOSING_STATES:
-            return []
-        return [Blocker("sourceId", f"the aspect's action status is {status}; it must be "
-                                    "controlled or closed", ("AspectImpactLog",
-                                                             str(record["objectId"])))]
 
     def row_state(self, record: Mapping[str, Any], today: date) -> RowState:
         if record.get("significant"):

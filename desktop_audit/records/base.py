@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from desktop_audit import clock
 from desktop_audit.errors import PermissionDenied, ValidationError
+from desktop_audit.records import rulefns
+from desktop_audit.records.declaration import Check, Derivation, Lock, Transition, fill
 from desktop_audit.schema import BY_NAME, ROLES, SITE, ClassDef
 
 if TYPE_CHECKING:
@@ -143,49 +145,13 @@ class Rule:
 
 
 # ---------------------------------------------------------------- conditions
-# Named conditions of the permission rules (the same names in Cloud Code).  Each gets the
-# actor, the record as stored (None for a create), the values being written and the type.
+# Named conditions of the permission rules (records/rulefns.py; the same names in Cloud
+# Code).  Each gets the actor, the record as stored (None for a create), the values being
+# written and the type.
 
 Condition = Callable[["Actor", "Mapping[str, Any] | None", "Mapping[str, Any]", "RecordType"],
                      bool]
-
-
-def _own(actor: Actor, record: Mapping[str, Any] | None, values: Mapping[str, Any],
-         rt: RecordType) -> bool:
-    owner = rt.owner_field
-    if owner is None:
-        return False
-    before = (record or {}).get(owner, actor.id if record is None else None)
-    after = values.get(owner, before)
-    return before == actor.id and after == actor.id
-
-
-def _lead(actor: Actor, record: Mapping[str, Any] | None, values: Mapping[str, Any],
-          rt: RecordType) -> bool:
-    before = (record or {}).get("leadAuditor") if record is not None else actor.id
-    after = values.get("leadAuditor", before)
-    return before == actor.id and after == actor.id
-
-
-def _observation(actor: Actor, record: Mapping[str, Any] | None, values: Mapping[str, Any],
-                 rt: RecordType) -> bool:
-    severity = values.get("severity", (record or {}).get("severity"))
-    return severity in (None, "observation")
-
-
-def _owns_site(actor: Actor, record: Mapping[str, Any] | None, values: Mapping[str, Any],
-               rt: RecordType) -> bool:
-    before = (record or {}).get("siteOwner") if record is not None else actor.id
-    after = values.get("siteOwner", before)
-    return before == actor.id and after == actor.id
-
-
-CONDITIONS: dict[str, Condition] = {
-    "own": _own,
-    "lead": _lead,
-    "observation": _observation,
-    "owns_site": _owns_site,
-}
+CONDITIONS: Mapping[str, Condition] = rulefns.CONDITION
 
 
 # ---------------------------------------------------------------- what a type may look up
@@ -196,8 +162,8 @@ class Lookup(Protocol):
 
     def get(self, class_name: str, object_id: str | None) -> dict[str, Any] | None: ...
 
-    def latest(self, class_name: str, where: Mapping[str, Any], order: str
-               ) -> dict[str, Any] | None: ...
+    def latest(self, class_name: str, where: Mapping[str, Any], order: str,
+               until: str | None = None) -> dict[str, Any] | None: ...
 
 
 def site_threshold(site: Mapping[str, Any] | None) -> int:
@@ -236,8 +202,6 @@ class RecordType:
     list_noun: str = ""  # "3 spill kit checks"
     owner_field: str | None = None  # whose entry it is ("own" in the rules)
     author_field: str | None = None  # who did the work (loggedBy, checkedBy, raisedBy ...)
-    # field -> the inputs it is computed from (a file giving it without them is refused)
-    derived_from: Mapping[str, tuple[str, ...]] = {}
     permissions: Mapping[str, tuple[Rule, ...]] = {}
     phrases: Phrases = Phrases("add records", "edit records")
     # Fields the hand may set (None: every editable field of the declaration).
@@ -272,6 +236,19 @@ class RecordType:
     workflow_inputs: Mapping[str, tuple[str, ...]] = {}
     # Its form offers the site's evidence pack (with this record chosen, for a review).
     exports_pack: bool = False
+
+    # ------------------------------------------------------------ the rules, declared
+    # (records/declaration.py; evaluated below and, from the published rulebook, by the
+    # server's generic engine through functions of the same names)
+    derivations: tuple[Derivation, ...] = ()
+    validations: tuple[Check, ...] = ()
+    lock_rules: tuple[Lock, ...] = ()
+    # workflow action -> what must hold before it is taken (close, reopen, approve)
+    gates: Mapping[str, tuple[Check, ...]] = {}
+    # what makes this record "in a closing state" for a finding about it
+    closing: tuple[Check, ...] = ()
+    # workflow actions as they show in the record's values (what arrives at a server)
+    transitions: tuple[Transition, ...] = ()
 
     # ------------------------------------------------------------ identity
     @property
@@ -326,6 +303,20 @@ class RecordType:
         if self.editable is not None:
             return self.editable
         return tuple(f.name for f in self.cdef.editable_fields)
+
+    # Fields a service sets when it makes the record besides the editable ones (a photo's
+    # site and file facts).
+    set_at_create: tuple[str, ...] = ()
+
+    @property
+    def create_fields(self) -> tuple[str, ...]:
+        """What a new record may be given: the editable fields, who did the work, and what
+        its service sets when it makes it (derived fields are computed, not given)."""
+        out = list(self.editable_fields)
+        for name in (self.author_field, *self.set_at_create):
+            if name and name not in out:
+                out.append(name)
+        return tuple(out)
 
     # ------------------------------------------------------------ permissions
     def rules(self, action: str) -> tuple[Rule, ...]:
@@ -407,7 +398,10 @@ class RecordType:
         return f"{who} may not {self.phrases.of(action)}"
 
     def locks(self, action: str, record: Mapping[str, Any], actor: Actor) -> Decision:
-        """What the record's state forbids (a closed finding is not edited); override."""
+        """What the record's state forbids (a closed finding is not edited)."""
+        for lock in self.lock_rules:
+            if lock.action == action and record.get(lock.field) == lock.equals:
+                return refused(lock.message, lock.field)
         return ALLOWED
 
     def require(self, actor: Actor, action: str, record: Mapping[str, Any] | None = None,
@@ -417,24 +411,15 @@ class RecordType:
     # ------------------------------------------------------------ authorship
     def author_decision(self, actor: Actor, author: str | None, site_id: str | None,
                         lookup: Lookup) -> Decision:
-        """Who may be named as the one who did the work: yourself; a coordinator, manager
-        or admin may also record on behalf of an active user assigned to the site (a paper
-        inspection entered later).  The trail always says who entered it."""
+        """Who may be named as the one who did the work (rulefns.AUTHOR_RULE): yourself; a
+        coordinator, manager or admin may also record on behalf of an active user assigned
+        to the site (a paper inspection entered later).  The trail always says who entered
+        it."""
         name = self.author_field
-        if name is None or author is None or author == actor.id:
+        if name is None:
             return ALLOWED
-        if actor.role not in OFFICE:
-            return refused(f"{article(actor.role)} {role_words(actor.role)} records entries "
-                           "as themselves", name)
-        user = lookup.get("User", author)
-        if user is None:
-            return refused(f"no user with id {author!r}", name)
-        if not user.get("active", True):
-            return refused(f"user {user.get('username')} is deactivated", name)
-        if user.get("role") != "admin" and site_id is not None and \
-                site_id not in (user.get("sites") or []):
-            return refused(f"user {user.get('username')} is not assigned to this site", name)
-        return ALLOWED
+        why = rulefns.author_refusal(actor, author, site_id, lookup, OFFICE)
+        return ALLOWED if why is None else refused(why, name)
 
     # ------------------------------------------------------------ new records
     def defaults(self, actor: Actor, lookup: Lookup) -> dict[str, Any]:
@@ -455,10 +440,24 @@ class RecordType:
         return values
 
     # ------------------------------------------------------------ derived fields
+    @property
+    def derived_from(self) -> dict[str, tuple[str, ...]]:
+        """Derived field -> the typed inputs it comes from (a file giving it without them
+        is refused)."""
+        return {d.field: d.inputs for d in self.derivations}
+
     def derive(self, values: dict[str, Any], lookup: Lookup | None,
                changed: frozenset[str] | None = None) -> None:
         """Compute the derived fields from their inputs (in place).  *changed* names the
         fields this write changes (None: a new record, everything)."""
+        ctx = rulefns.RuleContext(lookup, rt=self)
+        for d in self.derivations:
+            if d.when_changed is not None and changed is not None and \
+                    not set(d.when_changed) & changed:
+                continue
+            value = rulefns.DERIVE[d.fn]([values.get(a) for a in d.args], d.params, ctx)
+            if value is not rulefns.KEEP:
+                values[d.field] = value
 
     def derived_inputs(self, name: str) -> tuple[str, ...]:
         return self.derived_from.get(name, ())
@@ -475,7 +474,16 @@ class RecordType:
     def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
                  lookup: Lookup, action: str = "edit") -> list[ValidationError]:
         """Every problem with the record as it would be stored by *action* (all at once)."""
-        return []
+        phase = "create" if old is None else "edit"  # a workflow step edits the record
+        ctx = rulefns.RuleContext(lookup, old=old, action=action, rt=self)
+        out = []
+        for c in self.validations:
+            if phase not in c.on:
+                continue
+            found = rulefns.CHECK[c.fn](ctx, values, c.args, c.params)
+            if found is not None:
+                out.append(ValidationError(c.field, fill(c.message, values, found)))
+        return out
 
     # ------------------------------------------------------------ workflows
     workflows: tuple[str, ...] = ()  # actions with gates beyond permission (close, approve)
@@ -487,12 +495,31 @@ class RecordType:
     def blockers(self, action: str, record: Mapping[str, Any], actor: Actor | None,
                  lookup: Lookup) -> list[Blocker]:
         """What stops *action* on this record now (empty when nothing does)."""
-        return []
+        ctx = rulefns.RuleContext(lookup, actor=actor, action=action, rt=self)
+        out = []
+        for c in self.gates.get(action, ()):
+            found = rulefns.CHECK[c.fn](ctx, record, c.args, c.params)
+            if found is not None:
+                opens = found.get("opens")
+                out.append(Blocker(c.field, fill(c.message, record, found),
+                                   tuple(opens) if opens else None))  # type: ignore[arg-type]
+        return out
 
     def closing_state(self, record: Mapping[str, Any], lookup: Lookup) -> list[Blocker]:
         """What stops a finding *about this record* from being closed (the record must be
         in a closing state: an aspect controlled, a kit's latest check a pass ...)."""
-        return []
+        ctx = rulefns.RuleContext(lookup, rt=self)
+        out = []
+        for c in self.closing:
+            found = rulefns.CHECK[c.fn](ctx, record, c.args, c.params)
+            if found is not None:
+                opens = found.get("opens") or (self.name, str(record.get("objectId")))
+                out.append(Blocker(c.field, fill(c.message, record, found),
+                                   tuple(opens)))  # type: ignore[arg-type]
+        return out
+
+    def transition(self, action: str) -> Transition | None:
+        return next((t for t in self.transitions if t.action == action), None)
 
     # ------------------------------------------------------------ lists and dates
     def row_state(self, record: Mapping[str, Any], today: date) -> RowState:

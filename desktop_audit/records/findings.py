@@ -6,23 +6,19 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from desktop_audit.errors import ValidationError
 from desktop_audit.records.base import (
     ADMIN,
-    ALLOWED,
     AUDITORS,
     MANAGERS,
-    Blocker,
-    Decision,
     Lookup,
     Phrases,
     QuickFilter,
     RecordType,
     RowState,
     Rule,
-    refused,
 )
-from desktop_audit.schema import FINDING
+from desktop_audit.records.declaration import Check, Lock, Transition
+from desktop_audit.schema import FINDING, LOG_TYPE_CLASS
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
@@ -74,6 +70,40 @@ class FindingType(RecordType):
     workflow_inputs = {"close": ("correctiveAction", "rootCause", "verificationNote")}
     dynamic_pointers = {"sourceId": "logType"}
 
+    validations = (
+        Check("source_on_same_site", "sourceId", "{reason}", ("sourceId", "logType", "site"),
+              {"classes": dict(LOG_TYPE_CLASS)}),
+        Check("review_on_same_site", "review", "the review is of another site",
+              ("review", "site"), {"class": "AuditReview"}),
+    )
+    lock_rules = (
+        Lock("edit", "closed", True, "a closed finding cannot be edited; reopen it first"),
+    )
+    gates = {
+        "close": (
+            Check("is_not_set", "closed", "the finding is already closed", ("closed",)),
+            Check("required", "correctiveAction", "a corrective action is required",
+                  ("correctiveAction",)),
+            Check("required", "rootCause", "a root cause is required for a nonconformity",
+                  ("rootCause",), {"when": {"severity": list(NONCONFORMITIES)}}),
+            Check("required", "verificationNote", "a note on the verification of effectiveness "
+                  "is required", ("verificationNote",)),
+            Check("source_closing_state", "sourceId", "{reason}", ("sourceId", "logType"),
+                  {"classes": dict(LOG_TYPE_CLASS)}),
+            # ISO 14001 10.2: effectiveness is verified by someone other than who implemented
+            # the action.
+            Check("not_the_actor", "actionOwner", "the action owner cannot verify and close "
+                  "their own corrective action", ("actionOwner",)),
+        ),
+        "reopen": (Check("is_set", "closed", "the finding is not closed", ("closed",)),),
+    }
+    transitions = (
+        Transition("close", "closed", True, False, stamps=("closedBy", "closedAt"),
+                   may_change=("correctiveAction", "rootCause", "verificationNote")),
+        Transition("reopen", "closed", False, True, clears=("closedBy", "closedAt"),
+                   may_change=("verificationNote",), unlocks=True),
+    )
+
     def defaults(self, actor: Actor, lookup: Lookup) -> dict[str, Any]:
         return {"raisedBy": actor.id, "closed": False}
 
@@ -85,64 +115,6 @@ class FindingType(RecordType):
 
     def workflow_actions(self, record: Mapping[str, Any]) -> tuple[str, ...]:
         return ("reopen",) if record.get("closed") else ("close",)
-
-    def locks(self, action: str, record: Mapping[str, Any], actor: Actor) -> Decision:
-        if action == "edit" and record.get("closed"):
-            return refused("a closed finding cannot be edited; reopen it first", "closed")
-        return ALLOWED
-
-    def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
-                 lookup: Lookup, action: str = "edit") -> list[ValidationError]:
-        out = []
-        log_type = values.get("logType")
-        source = source_type(log_type)
-        source_id = values.get("sourceId")
-        if source is not None and not source_id:
-            out.append(ValidationError("sourceId", "is required when the finding is about a "
-                                                   f"{str(log_type).replace('_', ' ')} record"))
-        elif source is not None and source_id:
-            record = lookup.get(source.name, source_id)
-            if record is None:
-                out.append(ValidationError("sourceId", f"no {source.label.lower()} with id "
-                                                       f"{source_id!r}"))
-            elif source.site_of(record) != values.get("site"):
-                out.append(ValidationError("sourceId", "the record is on another site"))
-        review_id = values.get("review")
-        if review_id:
-            review = lookup.get("AuditReview", review_id)
-            if review is not None and review.get("site") != values.get("site"):
-                out.append(ValidationError("review", "the review is of another site"))
-        return out
-
-    def blockers(self, action: str, record: Mapping[str, Any], actor: Actor | None,
-                 lookup: Lookup) -> list[Blocker]:
-        if action == "reopen":
-            return [] if record.get("closed") else [Blocker("closed", "the finding is not closed")]
-        if action != "close":
-            return []
-        out = []
-        if record.get("closed"):
-            out.append(Blocker("closed", "the finding is already closed"))
-        if not record.get("correctiveAction"):
-            out.append(Blocker("correctiveAction", "a corrective action is required"))
-        if record.get("severity") in NONCONFORMITIES and not record.get("rootCause"):
-            out.append(Blocker("rootCause", "a root cause is required for a nonconformity"))
-        if not record.get("verificationNote"):
-            out.append(Blocker("verificationNote", "a note on the verification of effectiveness "
-                                                   "is required"))
-        source = source_type(record.get("logType"))
-        if source is not None and record.get("sourceId"):
-            about = lookup.get(source.name, record["sourceId"])
-            if about is None:
-                out.append(Blocker("sourceId", "the record the finding is about no longer "
-                                               "exists"))
-            else:
-                out.extend(source.closing_state(about, lookup))
-        # ISO 14001 10.2: effectiveness is verified by someone other than who implemented it.
-        if actor is not None and record.get("actionOwner") == actor.id:
-            out.append(Blocker("actionOwner", "the action owner cannot verify and close their "
-                                              "own corrective action"))
-        return out
 
     def due_date(self, record: Mapping[str, Any]) -> str | None:
         due = record.get("dueDate")

@@ -7,11 +7,9 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit import clock
-from desktop_audit.errors import ValidationError
 from desktop_audit.records.base import (
     ADMIN,
     OFFICE,
-    Blocker,
     Lookup,
     Phrases,
     QuickFilter,
@@ -20,7 +18,7 @@ from desktop_audit.records.base import (
     Rule,
     UniqueKey,
 )
-from desktop_audit.records.checks import not_in_future
+from desktop_audit.records.declaration import Check
 from desktop_audit.schema import LEGAL
 
 if TYPE_CHECKING:
@@ -74,6 +72,15 @@ class LegalType(RecordType):
     workflows = ("evaluate",)
     choice_columns = ("referenceCode", "requirementTitle")
 
+    validations = (
+        Check("not_in_future", "lastEvaluatedAt", "{value} is in the future",
+              ("lastEvaluatedAt", "site")),
+    )
+    closing = (
+        Check("legal_in_order", "sourceId", "legal entry {referenceCode} is {reason}",
+              ("complianceStatus", "dueDate", "site"), {"failing": ["non_compliant"]}),
+    )
+
     def defaults(self, actor: Actor, lookup: Lookup) -> dict[str, Any]:
         return {"complianceStatus": "not_assessed"}
 
@@ -84,26 +91,9 @@ class LegalType(RecordType):
                       .isoformat())
         return values
 
-    def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
-                 lookup: Lookup, action: str = "edit") -> list[ValidationError]:
-        site = lookup.get("AuditSite", values.get("site"))
-        problem = not_in_future("lastEvaluatedAt", values.get("lastEvaluatedAt"),
-                                (site or {}).get("timeZone"))
-        return [problem] if problem else []
-
     def due_date(self, record: Mapping[str, Any]) -> str | None:
         due = record.get("dueDate")
         return str(due) if due else None
-
-    def closing_state(self, record: Mapping[str, Any], lookup: Lookup) -> list[Blocker]:
-        ref = record.get("referenceCode")
-        opens = ("LegalRegisterEntry", str(record["objectId"]))
-        if record.get("complianceStatus") == "non_compliant":
-            return [Blocker("sourceId", f"legal entry {ref} is non-compliant", opens)]
-        site = lookup.get("AuditSite", record.get("site"))
-        if self.is_overdue(record, clock.today((site or {}).get("timeZone"))):
-            return [Blocker("sourceId", f"legal entry {ref} is overdue for evaluation", opens)]
-        return []
 
     def row_state(self, record: Mapping[str, Any], today: date) -> RowState:
         if record.get("complianceStatus") == "non_compliant":

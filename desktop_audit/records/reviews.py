@@ -7,27 +7,25 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit import clock
-from desktop_audit.errors import ValidationError
 from desktop_audit.records.base import (
     ADMIN,
-    ALLOWED,
     MANAGERS,
     OFFICE,
-    Blocker,
-    Decision,
     Lookup,
     Phrases,
     QuickFilter,
     RecordType,
     RowState,
     Rule,
-    refused,
 )
+from desktop_audit.records.declaration import Check, Lock, Transition
 from desktop_audit.records.text import enum_text
 from desktop_audit.schema import REVIEW
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
+
+DONE = ("completed", "approved")  # statuses a review reaches once its audit has been held
 
 
 class ReviewType(RecordType):
@@ -50,6 +48,7 @@ class ReviewType(RecordType):
         QuickFilter("approved", "Approved", "\"reviewStatus\" = 'approved'"),
     )
     default_sort = ("auditDate", True)
+    hidden_columns = frozenset({"approvedBy", "approvedAt"})
     has_photos = True
     importable = True
     live = True
@@ -57,6 +56,33 @@ class ReviewType(RecordType):
     workflows = ("approve",)
     exports_pack = True
     choice_columns = ("auditDate", "reviewStatus")
+
+    validations = (
+        Check("approved_only_by_approve", "reviewStatus", "a review is approved by a manager "
+              "with 'approve', not by editing its status", ("reviewStatus",),
+              {"value": "approved", "action": "approve"}),
+        Check("audit_date_reached", "reviewStatus", "a review cannot be {status_words} before "
+              "its audit date ({value}) at the site", ("auditDate", "reviewStatus", "site"),
+              {"statuses": list(DONE)}),
+    )
+    lock_rules = (
+        Lock("edit", "reviewStatus", "approved", "an approved review can no longer be edited"),
+    )
+    gates = {
+        "approve": (
+            Check("field_in", "reviewStatus", "the review is {value_words}; only a completed "
+                  "review can be approved", ("reviewStatus",), {"values": ["completed"]}),
+            Check("not_the_actor", "leadAuditor", "the lead auditor cannot approve their own "
+                  "review", ("leadAuditor",)),
+            Check("audit_date_reached", "auditDate", "the audit date {value} has not yet come "
+                  "at the site", ("auditDate", "reviewStatus", "site"),
+                  {"statuses": ["completed"], "always": True}),
+        ),
+    }
+    transitions = (
+        Transition("approve", "reviewStatus", "approved", "completed", stamps=("approvedBy", "approvedAt"),
+                   may_change=("summaryNote",)),
+    )
 
     def defaults(self, actor: Actor, lookup: Lookup) -> dict[str, Any]:
         out: dict[str, Any] = {"reviewStatus": "planned"}
@@ -69,32 +95,6 @@ class ReviewType(RecordType):
         site = lookup.get("AuditSite", values.get("site")) if values.get("site") else None
         values["auditDate"] = clock.today((site or {}).get("timeZone")).isoformat()
         return values
-
-    def locks(self, action: str, record: Mapping[str, Any], actor: Actor) -> Decision:
-        if action == "edit" and record.get("reviewStatus") == "approved":
-            return refused("an approved review can no longer be edited", "reviewStatus")
-        return ALLOWED
-
-    def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
-                 lookup: Lookup, action: str = "edit") -> list[ValidationError]:
-        if action != "approve" and values.get("reviewStatus") == "approved" and \
-                (old or {}).get("reviewStatus") != "approved":
-            return [ValidationError("reviewStatus", "a review is approved by a manager with "
-                                                    "'approve', not by editing its status")]
-        return []
-
-    def blockers(self, action: str, record: Mapping[str, Any], actor: Actor | None,
-                 lookup: Lookup) -> list[Blocker]:
-        out = []
-        if action == "approve":
-            status = record.get("reviewStatus")
-            if status != "completed":
-                out.append(Blocker("reviewStatus", f"the review is {enum_text(status).lower()}; "
-                                                   "only a completed review can be approved"))
-            if actor is not None and record.get("leadAuditor") == actor.id:
-                out.append(Blocker("leadAuditor", "the lead auditor cannot approve their own "
-                                                  "review"))
-        return out
 
     def row_state(self, record: Mapping[str, Any], today: date) -> RowState:
         status = record.get("reviewStatus")

@@ -8,7 +8,6 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit import clock
-from desktop_audit.errors import ValidationError
 from desktop_audit.records.base import (
     ADMIN,
     ALLOWED,
@@ -23,6 +22,7 @@ from desktop_audit.records.base import (
     UniqueKey,
     refused,
 )
+from desktop_audit.records.declaration import Check
 from desktop_audit.schema import SITE
 
 if TYPE_CHECKING:
@@ -51,6 +51,12 @@ class SiteType(RecordType):
     importable = True
     zone_field = "timeZone"
     exports_pack = True
+    validations = (
+        Check("owner_is_manager_or_admin", "siteOwner", "{username} is a {role}; a site owner "
+              "must be a manager or an admin", ("siteOwner",), {"roles": ["admin", "manager"]}),
+        Check("valid_time_zone", "timeZone", "'{value}' is not a time zone (use an IANA name "
+              "such as Europe/Warsaw)", ("timeZone",)),
+    )
 
     @property
     def site_column(self) -> str | None:
@@ -76,21 +82,6 @@ class SiteType(RecordType):
         out: dict[str, Any] = {"timeZone": clock.local_zone_name()}
         if actor.role == "manager":
             out["siteOwner"] = actor.id
-        return out
-
-    def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
-                 lookup: Lookup, action: str = "edit") -> list[ValidationError]:
-        out = []
-        owner_id = values.get("siteOwner")
-        owner = lookup.get("User", owner_id) if owner_id else None
-        if owner is not None and owner.get("role") not in ("admin", "manager"):
-            out.append(ValidationError("siteOwner", f"{owner.get('username')} is a "
-                                                    f"{owner.get('role')}; a site owner must be "
-                                                    "a manager or an admin"))
-        zone = values.get("timeZone")
-        if zone is not None and not clock.valid_zone(zone):
-            out.append(ValidationError("timeZone", f"'{zone}' is not a time zone (use an IANA "
-                                                   "name such as Europe/Warsaw)"))
         return out
 
     def row_state(self, record: Mapping[str, Any], today: date) -> RowState:

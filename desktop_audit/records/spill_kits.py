@@ -7,12 +7,11 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit import clock
-from desktop_audit.errors import ValidationError
+from desktop_audit.records import rulefns
 from desktop_audit.records.base import (
     ADMIN,
     ALL_ROLES,
     OFFICE,
-    Blocker,
     Lookup,
     Phrases,
     QuickFilter,
@@ -21,7 +20,7 @@ from desktop_audit.records.base import (
     Rule,
     UniqueKey,
 )
-from desktop_audit.records.checks import not_in_future
+from desktop_audit.records.declaration import Check, Derivation
 from desktop_audit.schema import SPILL_KIT
 
 if TYPE_CHECKING:
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
 
 def needs_replenishment(missing: list[str] | None, seal: str | None) -> bool:
     """True whenever items are missing or the seal is not intact."""
-    return bool(missing) or seal not in (None, "intact")
+    return bool(rulefns.replenishment([missing, seal], {}, rulefns.RuleContext(None)))
 
 
 class SpillKitType(RecordType):
@@ -39,7 +38,6 @@ class SpillKitType(RecordType):
     list_noun = "spill kit checks"
     owner_field = "checkedBy"
     author_field = "checkedBy"
-    derived_from = {"replenishmentNeeded": ("missingItems", "sealStatus")}
     permissions = {
         "create": (Rule(ALL_ROLES),),
         "edit": (Rule(OFFICE), Rule(frozenset({"auditor", "field_staff"}), "own")),
@@ -66,34 +64,23 @@ class SpillKitType(RecordType):
     log_type = "spill_kit"
     choice_columns = ("kitTag", "lastCheckedAt", "inspectionStatus")
 
+    derivations = (
+        Derivation("replenishmentNeeded", "replenishment", ("missingItems", "sealStatus")),
+    )
+    validations = (
+        Check("not_in_future", "lastCheckedAt", "{value} is in the future", ("lastCheckedAt",)),
+        Check("pass_needs_complete_kit", "inspectionStatus", "a kit with missing items or a "
+              "seal that is not intact cannot pass", ("inspectionStatus", "replenishmentNeeded")),
+    )
+    closing = (
+        Check("latest_is_pass", "sourceId", "the latest inspection of kit {kitTag} is "
+              "{value_words}, not a pass", ("inspectionStatus",),
+              {"class": "SpillKitLog", "same": ["site", "kitTag"], "order": "lastCheckedAt",
+               "value": "pass"}),
+    )
+
     def defaults(self, actor: Actor, lookup: Lookup) -> dict[str, Any]:
         return {"checkedBy": actor.id, "lastCheckedAt": clock.now_iso()}
-
-    def derive(self, values: dict[str, Any], lookup: Lookup | None,
-               changed: frozenset[str] | None = None) -> None:
-        values["replenishmentNeeded"] = needs_replenishment(values.get("missingItems"),
-                                                            values.get("sealStatus"))
-
-    def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
-                 lookup: Lookup, action: str = "edit") -> list[ValidationError]:
-        out = []
-        problem = not_in_future("lastCheckedAt", values.get("lastCheckedAt"))
-        if problem:
-            out.append(problem)
-        if values.get("inspectionStatus") == "pass" and values.get("replenishmentNeeded"):
-            out.append(ValidationError("inspectionStatus", "a kit with missing items or a seal "
-                                                           "that is not intact cannot pass"))
-        return out
-
-    def closing_state(self, record: Mapping[str, Any], lookup: Lookup) -> list[Blocker]:
-        latest = lookup.latest("SpillKitLog", {"site": record.get("site"),
-                                               "kitTag": record.get("kitTag")}, "lastCheckedAt")
-        if latest is not None and latest.get("inspectionStatus") == "pass":
-            return []
-        status = latest["inspectionStatus"] if latest else "missing"
-        return [Blocker("sourceId", f"the latest inspection of kit {record.get('kitTag')} is "
-                                    f"{str(status).replace('_', ' ')}, not a pass",
-                        ("SpillKitLog", str((latest or record)["objectId"])))]
 
     def row_state(self, record: Mapping[str, Any], today: date) -> RowState:
         if record.get("inspectionStatus") == "fail":

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from desktop_audit.errors import ValidationError
 from desktop_audit.records.base import (
     ADMIN,
-    Lookup,
+    Decision,
     Phrases,
     QuickFilter,
     RecordType,
     RowState,
     Rule,
     UniqueKey,
+    refused,
     role_words,
 )
+from desktop_audit.records.declaration import Check
 from desktop_audit.schema import USER
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
 
-_USERNAME = re.compile(r"^[A-Za-z0-9._-]+$")
+USERNAME_PATTERN = "[A-Za-z0-9._-]+"
 
 
 class UserType(RecordType):
@@ -32,10 +32,14 @@ class UserType(RecordType):
     cli_name = "users"
     list_noun = "users"
     permissions = {action: (Rule(ADMIN),) for action in ("create", "edit", "delete", "assign",
-                                                           "export")}
+                                                           "export", "deactivate", "activate",
+                                                           "unlock")}
     phrases = Phrases("manage users or assign sites", "manage users or assign sites",
                       other={"assign": "manage users or assign sites",
-                             "export": "export the list of users"})
+                             "export": "export the list of users",
+                             "deactivate": "deactivate users",
+                             "activate": "activate users",
+                             "unlock": "unlock users"})
     editable = ("username", "email", "fullName", "role", "active", "sites")
     unique_keys = (UniqueKey(("username",), "user {username!r} already exists", nocase=True),)
     quick_filters = (
@@ -44,27 +48,38 @@ class UserType(RecordType):
     )
     default_sort = ("username", False)
     list_roles = ADMIN
-    workflows = ("assign",)
-    workflow_fields = {"sites": "assign"}
+    workflows = ("assign", "deactivate", "activate", "unlock")
+    # An account is deactivated and activated by its own steps (journaled as such).
+    workflow_fields = {"sites": "assign", "active": "deactivate"}
     choice_where = {"active": True}  # a deactivated user is named by no new record
     choice_columns = ("username", "fullName", "role")
+    validations = (
+        Check("email_format", "email", "'{value}' is not an email address", ("email",)),
+        Check("matches", "username", "may hold only letters, digits, '.', '_' and '-'",
+              ("username",), {"pattern": USERNAME_PATTERN}),
+    )
+
+    def workflow_actions(self, record: Mapping[str, Any]) -> tuple[str, ...]:
+        if record.get("active", True):
+            return ("assign", "deactivate", "unlock")
+        return ("assign", "activate")
+
+    def locks(self, action: str, record: Mapping[str, Any], actor: Actor) -> Decision:
+        name = record.get("username")
+        active = record.get("active", True)
+        if action == "deactivate":
+            if not active:
+                return refused(f"user {name} is already deactivated", "active")
+            if record.get("objectId") == actor.id:
+                return refused("you cannot deactivate yourself", "active")
+        if action == "activate" and active:
+            return refused(f"user {name} is already active", "active")
+        return super().locks(action, record, actor)
 
     def reference_refusal(self, actor: Actor, record: Mapping[str, Any]) -> str | None:
         if not record.get("active", True):
             return f"user {record.get('username')} is deactivated"
         return None
-
-    def validate(self, values: Mapping[str, Any], old: Mapping[str, Any] | None,
-                 lookup: Lookup, action: str = "edit") -> list[ValidationError]:
-        out = []
-        email = values.get("email") or ""
-        local, _, domain = email.partition("@")
-        if not local or "." not in domain or " " in email:
-            out.append(ValidationError("email", f"'{email}' is not an email address"))
-        if not _USERNAME.match(values.get("username") or ""):
-            out.append(ValidationError("username", "may hold only letters, digits, '.', '_' "
-                                                   "and '-'"))
-        return out
 
     def row_state(self, record: Mapping[str, Any], today: date) -> RowState:
         if record.get("active") is False:

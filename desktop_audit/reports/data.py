@@ -111,7 +111,10 @@ class PackData:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     trail: list[TrailRow] = field(default_factory=list)
     chains: list[ChainReport] = field(default_factory=list)
-    chain_counts: dict[str, int] = field(default_factory=dict)  # events up to as_of, by device
+    chain_counts: dict[str, int] = field(default_factory=dict)  # events up to as_of, by chain
+    # (chain, seq, hash) of the last event up to as_of of each chain holding events about the
+    # site: what the pack was built on (in its metadata; verify-trail --pack checks them).
+    heads: list[tuple[str, int, str]] = field(default_factory=list)
     last_sync: str | None = None
     unsynced: int = 0
     refs: dict[str, str] = field(default_factory=dict)  # objectId -> pack reference (A3, F12)
@@ -267,6 +270,7 @@ def gather(db: Database, actor: Actor, site: dict[str, Any], *, as_of: str, peri
         data.trail = _trail_rows(db, site_id, as_of, period)
         data.chains = trail.verify(db)
         data.chain_counts = journal.counts_until(db, as_of)
+    data.heads = journal.heads_until(db, as_of, site_id)
 
     data.last_sync, data.unsynced = _sync_state(db, as_of)
     return data

@@ -31,6 +31,7 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfdoc import PDFDate, PDFDictionary, PDFInfo, PDFName, PDFString
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -51,7 +52,7 @@ from desktop_audit import __version__, clock
 from desktop_audit.errors import ValidationError
 from desktop_audit.jobs import Control
 from desktop_audit.records.findings import FINDINGS
-from desktop_audit.reports import charts, data, fonts, photos
+from desktop_audit.reports import HEADS_KEY, charts, data, fonts, photos
 from desktop_audit.reports.sections import PACK_TITLE, SECTION_CLAUSES, SECTION_TITLES, SECTIONS  # noqa: F401
 from desktop_audit.schema import (
     ASPECT,
@@ -66,6 +67,7 @@ from desktop_audit.schema import (
     TRAIL,
     ClassDef,
 )
+from desktop_audit.store import codec
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
@@ -334,6 +336,25 @@ class _Layout:
             y -= 22
 
 
+# HEADS_KEY: the document information key holding the chain heads a pack was built on (JSON:
+# [[chain, seq, hash], ...]); verify-trail --pack reads it back.
+
+
+class _PackInfo(PDFInfo):
+    """ReportLab's document information with the pack's chain heads beside it."""
+
+    heads = "[]"
+
+    def format(self, document: Any) -> bytes:
+        d = {"Title": PDFString(self.title), "Author": PDFString(self.author),
+             "Producer": PDFString(self.producer), "Creator": PDFString(self.creator),
+             "Subject": PDFString(self.subject), "Keywords": PDFString(self.keywords),
+             HEADS_KEY: PDFString(self.heads), "Trapped": PDFName(self.trapped)}
+        d["ModDate"] = d["CreationDate"] = PDFDate(ts=document._timeStamp,
+                                                   dateFormatter=self._dateFormatter)
+        return bytes(PDFDictionary(d).format(document))
+
+
 class _Doc(BaseDocTemplate):
     def __init__(self, buf: io.BytesIO, layout: _Layout, *, meta: dict[str, str],
                  progress: Callable[[str, int], None]) -> None:
@@ -349,13 +370,19 @@ class _Doc(BaseDocTemplate):
         self.addPageTemplates([PageTemplate("page", [frame], onPage=layout.on_page)])
         self.setProgressCallBack(progress)
         self._date = meta["date"]
+        self._heads = meta.get("heads", "[]")
 
     def build(self, flowables: list[Flowable]) -> None:  # type: ignore[override]
         layout = self.layout
         pdf_date = self._date
+        heads = self._heads
 
         def make(*args: Any, **kwargs: Any) -> PackCanvas:
             canv = PackCanvas(*args, **kwargs)
+            info = _PackInfo()
+            info.__dict__.update(canv._doc.info.__dict__)
+            info.heads = heads
+            canv._doc.info = info
             canv.pack = layout
             canv.setDateFormatter(lambda *_: pdf_date)
             return canv
@@ -991,34 +1018,51 @@ class _Builder:
     def trail(self) -> list[Flowable]:
         st, pack = self.st, self.pack
         cell = st["cell"]
-        lines = []
-        broken = False
-        for chain in pack.chains:
-            counted = pack.chain_counts.get(chain.device_id, 0)
-            mine = " (this computer)" if chain.device_id == self.db.device_id else ""
-            if chain.problem:
-                broken = True
-                lines.append(_flag("BROKEN") + f" device {escape(chain.device_id)}{mine}: "
-                             + escape(chain.problem))
-            else:
-                lines.append(f"Intact: device {escape(chain.device_id)}{mine}, "
-                             f"{counted} events up to the generation time.")
-        verdict = ("The audit trail FAILED verification: its history was changed after it was "
-                   "written." if broken else
-                   "Every device's hash chain was recomputed from its first event and verified "
-                   "intact: no event was changed, removed or reordered.")
-        box = Table([[Paragraph(f'<font name="{fonts.BOLD}">Verification of the hash chain.</font> '
+        broken = [c for c in pack.chains if c.problem]
+        unprovable = [c for c in pack.chains if not c.problem and c.note]
+        # Counted up to the generation time, so a pack made again with the same one is the same.
+        events = sum(pack.chain_counts.values())
+        chains = len(pack.chain_counts)
+        if broken:
+            verdict = ("The audit trail FAILED verification: its history was changed after it "
+                       "was written.")
+        else:
+            verdict = (f"All {chains} hash chains this computer holds ({events:,} events up to "
+                       "the generation time) were recomputed from their first event, their "
+                       "signatures checked, and verified intact: no event was changed, removed "
+                       "or reordered.")
+        lines = [_flag("BROKEN") + f" chain {escape(c.chain)}: {escape(c.problem or '')}"
+                 for c in broken]
+        lines += [f"Chain {escape(c.chain)} ({pack.chain_counts.get(c.chain, 0):,} events held "
+                  f"here): {escape(c.note or '')}." for c in unprovable]
+        box = Table([[Paragraph(f'<font name="{fonts.BOLD}">Verification of the hash chains.</font> '
                                 f"{escape(verdict)}", st["base"])],
                      *[[Paragraph(line, cell)] for line in lines]], colWidths=[FRAME_W])
         box.setStyle(_tstyle([("BACKGROUND", (0, 0), (-1, -1),
                                   FLAG_RED if broken else colors.HexColor("#e3f4e4")),
                                  ("TOPPADDING", (0, 0), (-1, -1), 3),
                                  ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
+        out: list[Flowable] = [box, Spacer(1, 2 * mm)]
+        if pack.heads:
+            out.append(_p("Built on these chain heads (also in this file's metadata; "
+                          "desktop-audit verify-trail --pack FILE checks that the trail still "
+                          "holds them):", st["small"]))
+            heads = Table([[_p("Chain", st["cell_head"]), _p("Seq", st["cell_head"]),
+                            _p("Hash", st["cell_head"])]]
+                          + [[_p(escape(c), cell), _p(str(n), st["cell_num"]), _p(h, cell)]
+                             for c, n, h in pack.heads],
+                          colWidths=[62 * mm, 16 * mm, 120 * mm], hAlign="LEFT")
+            heads.setStyle(_tstyle([("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+                                    ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
+            out += [heads, Spacer(1, 4 * mm)]
         intro = self._intro(
             "Every change journaled for this site in the period, up to the generation time, "
             "oldest first: who did what to which record, the fields changed (old → new) and the "
-            "event's hash. Each event's SHA-256 covers the event and the hash before it.")
-        out: list[Flowable] = [intro, box, Spacer(1, 4 * mm)]
+            "event's hash. Each event's SHA-256 covers the event and the hash before it; each "
+            "change is signed by the key of the person who made it.")
+        out = [intro, *out]
         if not pack.trail:
             return [*out, *self._empty("audit trail events")]
         t = TRAIL
@@ -1034,7 +1078,7 @@ class _Builder:
                          f"{ev.hash[:16]}\n{ev.hash[16:32]}"])
             if i % 200 == 199:
                 self.check()
-        widths = [58, 60, 50, 40, 110, 300, 84]
+        widths = [58, 74, 50, 40, 110, 286, 84]
         return [*out, _table(headers, rows, widths, st)]
 
     # ----------------------------------------------------------------- sign-off
@@ -1271,6 +1315,7 @@ def export_pack(db: Database, actor: Actor, site_id: str, out_path: str | os.Pat
                                "DRAFT" if not pack.approved else "approved"]),
         "creator": f"desktop-audit {__version__}",
         "date": when.strftime("D:%Y%m%d%H%M%S+00'00'"),
+        "heads": codec.dumps([list(h) for h in pack.heads]),
     }
     total = max(1, len(flowables))
 

@@ -45,10 +45,13 @@ from desktop_audit.services.reviews import approve_review, plan_review, update_r
 from desktop_audit.services.sites import create_site, update_site
 from desktop_audit.services.unit_of_work import UnitOfWork
 from desktop_audit.services.users import (
+    activate_user,
     assign_sites,
     bootstrap_admin,
     create_user,
+    deactivate_user,
     set_password,
+    unlock_user,
     update_user,
 )
 
@@ -67,11 +70,11 @@ CREATE: dict[str, Callable[..., str]] = {rt.name: fn for rt, fn in _CREATORS.ite
 UPDATE: dict[str, Callable[..., None]] = {rt.name: fn for rt, fn in _EDITORS.items()}
 
 __all__ = [
-    "CREATE", "UPDATE", "UnitOfWork", "add_aspect", "add_evidence", "add_legal_entry",
+    "CREATE", "UPDATE", "UnitOfWork", "activate_user", "add_aspect", "add_evidence", "add_legal_entry",
     "add_spill_kit_check", "approve_review", "assign_sites", "bootstrap_admin", "close_finding",
-    "closing_blockers", "create_site", "create_user", "delete_record", "get_visible",
+    "closing_blockers", "create_site", "create_user", "deactivate_user", "delete_record", "get_visible",
     "plan_review", "raise_finding", "record_legal_evaluation", "reopen_finding",
-    "resolve_conflict", "set_password", "site_by_code", "update_aspect", "update_caption",
+    "resolve_conflict", "set_password", "site_by_code", "unlock_user", "update_aspect", "update_caption",
     "update_finding", "update_legal_entry", "update_review", "update_site",
     "update_spill_kit_check", "update_user", "users", "visible_site_ids", "visible_sites",
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from desktop_audit import clock
 from desktop_audit.errors import ValidationError
 from desktop_audit.records.base import Blocker
 from desktop_audit.records.findings import FINDINGS
@@ -54,7 +53,7 @@ def close_finding(db: Database, actor: Actor, object_id: str, *,
                        FINDINGS.name)
         writing.update(u, FINDINGS, object_id, given, action="close", trail_action="close",
                        editable=_CLOSING_FIELDS, old=old,
-                       forced={"closed": True, "closedAt": clock.now_iso(), "closedBy": actor.id})
+                       forced={"closed": True})  # closedBy / closedAt: the journaled event's
 
 
 def reopen_finding(db: Database, actor: Actor, object_id: str, *, reason: str,

@@ -123,13 +123,15 @@ class UnitOfWork:
             return dict(pending)
         return rows.load(self.db, BY_NAME[class_name], object_id)
 
-    def latest(self, class_name: str, where: Mapping[str, Any], order: str
-               ) -> dict[str, Any] | None:
-        """The record matching *where* with the greatest *order* value, pending ones
-        included."""
-        found = rows.first(self.db, BY_NAME[class_name], where, order=[f"-{order}"])
+    def latest(self, class_name: str, where: Mapping[str, Any], order: str,
+               until: str | None = None) -> dict[str, Any] | None:
+        """The record matching *where* with the greatest *order* value (none greater than
+        *until*, when given), pending ones included."""
+        found = rows.latest(self.db, BY_NAME[class_name], where, order, until)
         for (cls, _oid), rec in self._pending.items():
             if cls != class_name or rec.get(TOMBSTONE):
+                continue
+            if until is not None and (rec.get(order) or "") > until:
                 continue
             if all(rec.get(k) == v for k, v in where.items()) and \
                     (found is None or (rec.get(order) or "") > (found.get(order) or "")):
@@ -142,7 +144,9 @@ class UnitOfWork:
         if record is None or record.get(TOMBSTONE):
             raise NotFound(f"no {rt.label.lower()} with id {object_id!r}")
         site = rt.site_of(record)
-        if rt.site_scoped and self.actor is not None and not self.actor.sees_site(site):
+        # Records of a site (and the sites themselves) only for those assigned to it.
+        scoped = rt.site_column is not None and not rt.siteless_rows
+        if scoped and self.actor is not None and not self.actor.sees_site(site):
             raise NotFound(f"no {rt.label.lower()} with id {object_id!r}")
         return record
 
@@ -244,15 +248,30 @@ def unit(db: Database, actor: Actor | None, uow: UnitOfWork | None = None
         own.flush()
 
 
+@functools.cache
+def _stamps(class_name: str) -> dict[str, tuple[str, str]]:
+    """Trail action -> the (who, when) fields it stamps, as the record type declares."""
+    from desktop_audit import records
+
+    return {t.journal or t.action: t.stamps for t in records.of(class_name).transitions
+            if t.stamps}
+
+
 def apply(db: Database, actor: Actor | None, changes: list[Change]) -> None:
     """Write prepared changes, queue them for sync and journal them (caller's transaction)."""
     if not changes:
         return
     now = clock.now_iso()
     inserts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    created: dict[tuple[str, str], dict[str, Any]] = {}  # rows this call inserts
     entries: list[trail.Entry] = []
     queued: list[tuple[str, str, str]] = []
     for ch in changes:
+        stamp = _stamps(ch.cdef.name).get(ch.action)
+        if stamp is not None and actor is not None:
+            # Who took a workflow step and when are the actor and time of its journaled
+            # event (the server takes them from that event too).
+            ch.new[stamp[0]], ch.new[stamp[1]] = actor.id, now
         diff = ch.changes
         if ch.note:
             diff.update(ch.note)
@@ -263,9 +282,15 @@ def apply(db: Database, actor: Actor | None, changes: list[Change]) -> None:
             ch.new.setdefault("createdAt", now)
             ch.new["updatedAt"] = now
             inserts[ch.cdef.name].append(ch.new)
+            created[(ch.cdef.name, ch.object_id)] = ch.new
         else:
             changed = {n: ch.new.get(n) for n in diff if n in ch.new or n == TOMBSTONE}
-            writes.update(db, ch.cdef, ch.object_id, changed, now)
+            row = created.get((ch.cdef.name, ch.object_id))
+            if row is not None:
+                row.update(changed)  # made earlier in this unit (raised, then closed): not
+                # inserted yet, so the insert carries the change
+            else:
+                writes.update(db, ch.cdef, ch.object_id, changed, now)
             ch.new["updatedAt"] = now
         queued.append((ch.cdef.name, ch.object_id, now))
         entries.append(trail.Entry(ch.action, ch.cdef.name, ch.object_id, ch.site_id, diff))

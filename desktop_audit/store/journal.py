@@ -15,9 +15,10 @@ if TYPE_CHECKING:
     from desktop_audit.store.db import Database
 
 # The columns of an event row, in the order ``append`` takes them.
-EVENT_COLUMNS = ("objectId", "deviceId", "seq", "at", "actor", "actorName", "action",
-                 "recordClass", "recordId", "siteId", "changes", "prevHash", "hash",
-                 "createdAt", "updatedAt")
+EVENT_COLUMNS = ("objectId", "chain", "deviceId", "seq", "at", "actor", "actorName", "action",
+                 "recordClass", "recordId", "siteId", "changes", "keyId", "prevHash", "hash",
+                 "signature", "createdAt", "updatedAt")
+_AT = EVENT_COLUMNS.index("at")
 _QUOTED = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
 _INSERT = (f"INSERT INTO audit_trail_event ({_QUOTED}) "
            f'VALUES ({", ".join("?" for _ in EVENT_COLUMNS)})')
@@ -25,25 +26,51 @@ _INSERT_IGNORE = _INSERT.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
 _QUEUE = 'INSERT INTO outbox ("className", "objectId", "queuedAt") VALUES (?, ?, ?)'
 
 
-def head(db: Database, device_id: str) -> tuple[int, str] | None:
-    """(seq, hash) of the last event of a device's chain, or None for an empty chain."""
+def head(db: Database, chain: str) -> tuple[int, str] | None:
+    """(seq, hash) of the last event of a chain, or None for an empty chain."""
     row = db.handle.execute_sql(
-        'SELECT "seq", "hash" FROM audit_trail_event WHERE "deviceId" = ? '
-        'ORDER BY "seq" DESC LIMIT 1', (device_id,)).fetchone()
+        'SELECT "seq", "hash" FROM audit_trail_event WHERE "chain" = ? '
+        'ORDER BY "seq" DESC LIMIT 1', (chain,)).fetchone()
     return (int(row[0]), str(row[1])) if row else None
 
 
-def append(db: Database, rows: Sequence[Sequence[Any]], *, queue: bool = True) -> None:
-    """Insert event rows (EVENT_COLUMNS order) and queue them for sync."""
+def append(db: Database, rows: Sequence[Sequence[Any]], heads: Sequence[tuple[str, int, str]],
+           *, queue: bool = True) -> None:
+    """Insert event rows (EVENT_COLUMNS order), queue them for sync and remember the heads
+    this laptop wrote."""
     cursor = db.handle.cursor()
     cursor.executemany(_INSERT, rows)
     if queue:
-        cursor.executemany(_QUEUE, [("AuditTrailEvent", r[0], r[3]) for r in rows])
+        cursor.executemany(_QUEUE, [("AuditTrailEvent", r[0], r[_AT]) for r in rows])
+    cursor.executemany('INSERT INTO trail_head ("chain", "seq", "hash") VALUES (?, ?, ?) '
+                       'ON CONFLICT("chain") DO UPDATE SET "seq" = excluded."seq", '
+                       '"hash" = excluded."hash"', heads)
+
+
+def written_heads(db: Database) -> dict[str, tuple[int, str]]:
+    """{chain: (seq, hash)} of the last event this laptop wrote on each of its chains."""
+    return {r[0]: (int(r[1]), r[2]) for r in db.handle.execute_sql(
+        'SELECT "chain", "seq", "hash" FROM trail_head').fetchall()}
 
 
 def insert_pulled(db: Database, rows: Sequence[Sequence[Any]]) -> None:
-    """Events written on other laptops (pulled), stored beside this laptop's own."""
+    """Events written on other laptops (pulled and verified), stored beside this laptop's
+    own; an event already here is left as it is."""
     db.handle.cursor().executemany(_INSERT_IGNORE, rows)
+
+
+def at_seq(db: Database, chain: str, seq: int, names: Sequence[str]) -> tuple[Any, ...] | None:
+    cols = ", ".join(f'"{c}"' for c in names)
+    return db.handle.execute_sql(
+        f'SELECT {cols} FROM audit_trail_event WHERE "chain" = ? AND "seq" = ?',
+        (chain, seq)).fetchone()
+
+
+def hashes(db: Database, chain: str, start: int, end: int) -> dict[int, str]:
+    """{seq: hash} of a chain's events from *start* to *end* (inclusive)."""
+    return {int(r[0]): r[1] for r in db.handle.execute_sql(
+        'SELECT "seq", "hash" FROM audit_trail_event WHERE "chain" = ? AND "seq" BETWEEN ? AND ?',
+        (chain, start, end)).fetchall()}
 
 
 def exists(db: Database, object_id: str) -> bool:
@@ -51,17 +78,31 @@ def exists(db: Database, object_id: str) -> bool:
                                  (object_id,)).fetchone() is not None
 
 
-def devices(db: Database) -> list[str]:
+def chains(db: Database) -> list[str]:
     return [r[0] for r in db.handle.execute_sql(
-        'SELECT DISTINCT "deviceId" FROM audit_trail_event ORDER BY "deviceId"').fetchall()]
+        'SELECT DISTINCT "chain" FROM audit_trail_event ORDER BY "chain"').fetchall()]
 
 
-def chain(db: Database, device_id: str, names: Sequence[str]) -> Iterator[tuple[Any, ...]]:
-    """Every event of one device's chain in order, as tuples of *names*."""
+def chain(db: Database, chain_id: str, names: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    """Every event of one chain in order, as tuples of *names*."""
     cols = ", ".join(f'"{c}"' for c in names)
     yield from db.handle.execute_sql(
-        f'SELECT {cols} FROM audit_trail_event WHERE "deviceId" = ? ORDER BY "seq"',
-        (device_id,))
+        f'SELECT {cols} FROM audit_trail_event WHERE "chain" = ? ORDER BY "seq"',
+        (chain_id,))
+
+
+def rows_of(db: Database, ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Event rows (EVENT_COLUMNS order) by objectId, by chain and seq."""
+    out: list[tuple[Any, ...]] = []
+    cols = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
+    for i in range(0, len(ids), 500):
+        part = list(ids[i:i + 500])
+        marks = ", ".join("?" for _ in part)
+        out += db.handle.execute_sql(
+            f'SELECT {cols} FROM audit_trail_event WHERE "objectId" IN ({marks})', part
+        ).fetchall()
+    out.sort(key=lambda r: (r[1], r[3]))
+    return out
 
 
 def history(db: Database, record_class: str, record_id: str,
@@ -70,18 +111,19 @@ def history(db: Database, record_class: str, record_id: str,
     cols = ", ".join(f'"{c}"' for c in names)
     return list(db.handle.execute_sql(
         f'SELECT {cols} FROM audit_trail_event WHERE "recordClass" = ? AND "recordId" = ? '
-        'ORDER BY "at", "deviceId", "seq"', (record_class, record_id)))
+        'ORDER BY "at", "chain", "seq"', (record_class, record_id)))
 
 
-def recent_logins(db: Database, device_id: str, username: str, limit: int
+def recent_logins(db: Database, chain_id: str, username: str, limit: int
                   ) -> list[tuple[str, str]]:
-    """(action, at) of the last login attempts of *username* on this device, newest first;
-    attempts refused because they came too soon after a failure do not count."""
+    """(action, at) of the last login attempts of *username* in this device's chain of events
+    about no site, newest first; attempts refused because they came too soon after a failure
+    do not count."""
     return [(r[0], r[1]) for r in db.handle.execute_sql(
-        'SELECT "action", "at" FROM audit_trail_event WHERE "deviceId" = ? '
+        'SELECT "action", "at" FROM audit_trail_event WHERE "chain" = ? '
         'AND "action" IN (\'login\', \'login_failed\') AND "actorName" = ? '
         'AND "changes" NOT LIKE \'%too soon%\' ORDER BY "seq" DESC LIMIT ?',
-        (device_id, username, limit)).fetchall()]
+        (chain_id, username, limit)).fetchall()]
 
 
 def later_changes(db: Database, record_class: str, after: str) -> Iterator[tuple[str, str, str]]:
@@ -89,7 +131,7 @@ def later_changes(db: Database, record_class: str, after: str) -> Iterator[tuple
     first (a pack rolls them back to show records as they stood)."""
     yield from db.handle.execute_sql(
         'SELECT "recordId", "action", "changes" FROM audit_trail_event '
-        'WHERE "recordClass" = ? AND "at" > ? ORDER BY "at" DESC, "deviceId", "seq" DESC',
+        'WHERE "recordClass" = ? AND "at" > ? ORDER BY "at" DESC, "chain", "seq" DESC',
         (record_class, after))
 
 
@@ -105,15 +147,29 @@ def site_events(db: Database, site_id: str, until: str, start: str | None, end: 
     if end:
         sql += ' AND "at" < ?'
         params.append(end)
-    sql += ' ORDER BY "at", "deviceId", "seq"'
+    sql += ' ORDER BY "at", "chain", "seq"'
     return list(db.handle.execute_sql(sql, params))
 
 
 def counts_until(db: Database, until: str) -> dict[str, int]:
-    """Events per device journaled up to an instant."""
+    """Events per chain journaled up to an instant."""
     return {str(d): int(n) for d, n in db.handle.execute_sql(
-        'SELECT "deviceId", count(*) FROM audit_trail_event WHERE "at" <= ? GROUP BY "deviceId"',
+        'SELECT "chain", count(*) FROM audit_trail_event WHERE "at" <= ? GROUP BY "chain"',
         (until,)).fetchall()}
+
+
+def heads_until(db: Database, until: str, site_id: str | None = None
+                ) -> list[tuple[str, int, str]]:
+    """(chain, seq, hash) of each chain's last event journaled up to an instant; with
+    *site_id*, of the chains holding events about that site."""
+    sql = ('SELECT e."chain", e."seq", e."hash" FROM audit_trail_event e JOIN ('
+           'SELECT "chain", max("seq") AS s FROM audit_trail_event WHERE "at" <= ?')
+    params: list[Any] = [until]
+    if site_id is not None:
+        sql += ' AND "chain" IN (SELECT DISTINCT "chain" FROM audit_trail_event WHERE "siteId" = ?)'
+        params.append(site_id)
+    sql += ' GROUP BY "chain") m ON m."chain" = e."chain" AND m.s = e."seq" ORDER BY e."chain"'
+    return [(r[0], int(r[1]), r[2]) for r in db.handle.execute_sql(sql, params).fetchall()]
 
 
 def last_action_at(db: Database, action: str, until: str) -> str | None:

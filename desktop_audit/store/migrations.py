@@ -89,14 +89,49 @@ def _site_zones(db: Database) -> None:
         [("AuditSite", oid, now) for oid in ids])
 
 
+def _review_approvals(db: Database) -> None:
+    """Step 5: approved reviews get approvedBy / approvedAt from their latest approval in
+    the trail.  Not queued: the server keeps what it holds (it sets these two itself)."""
+    db.execute(
+        'UPDATE "audit_review" SET '
+        '"approvedBy" = (SELECT e."actor" FROM "audit_trail_event" e '
+        '  WHERE e."recordClass" = \'AuditReview\' AND e."recordId" = "audit_review"."objectId" '
+        '  AND e."action" = \'approve\' ORDER BY e."at" DESC LIMIT 1), '
+        '"approvedAt" = (SELECT e."at" FROM "audit_trail_event" e '
+        '  WHERE e."recordClass" = \'AuditReview\' AND e."recordId" = "audit_review"."objectId" '
+        '  AND e."action" = \'approve\' ORDER BY e."at" DESC LIMIT 1) '
+        'WHERE "reviewStatus" = \'approved\'')
+    db.execute('UPDATE "audit_review" SET "approvedBy" = NULL WHERE "approvedBy" IS NOT NULL '
+               'AND "approvedBy" NOT IN (SELECT "objectId" FROM "user")')
+
+
+def _trail_keys(db: Database) -> None:
+    """Step 6: the laptop's device key, and its device id derived from that key.  The chain
+    it recorded before keeps its id (the old device id) and is named, with its head, by the
+    device key's statement: the first event of each new chain follows that head."""
+    from desktop_audit.domain import keys
+
+    old = db.device_id
+    row = db.execute('SELECT "seq", "hash" FROM "audit_trail_event" WHERE "chain" = ? '
+                     'ORDER BY "seq" DESC LIMIT 1', (old,)).fetchone()
+    legacy = {"chain": old, "seq": int(row[0]), "hash": row[1]} if row else None
+    device = keys.make_device_key(db, legacy)
+    db.set_meta("device_id", device)
+    if legacy is not None:
+        db.set_meta("legacy_device_id", old)
+        db.set_meta("legacy_head", f"{legacy['seq']}:{legacy['hash']}")
+
+
 def _search_index(db: Database) -> None:
+    """Step 7: the lists' full-text index (store/search_index.py)."""
     from desktop_audit.store import search_index
 
     search_index.build(db)
 
 
 # Python that completes a step's SQL, in the same transaction.
-AFTER_STEP: dict[int, Callable[[Database], None]] = {4: _site_zones, 5: _search_index}
+AFTER_STEP: dict[int, Callable[[Database], None]] = {4: _site_zones, 5: _review_approvals,
+                                                    6: _trail_keys, 7: _search_index}
 
 
 def migrate(db: Database, target: int | None = None) -> bool:

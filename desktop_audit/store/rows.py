@@ -142,6 +142,27 @@ def first(db: Database, cdef: ClassDef, where: Mapping[str, Any], order: Sequenc
     return rows[0] if rows else None
 
 
+def latest(db: Database, cdef: ClassDef, where: Mapping[str, Any], order: str,
+           until: Any = None) -> dict[str, Any] | None:
+    """The live record whose fields equal *where* with the greatest *order* value, none
+    greater than *until* (when given)."""
+    equal = tuple(where)
+    key = ("latest", cdef.name, equal, order, until is not None)
+
+    def build() -> peewee.Query:
+        m = model(cdef)
+        conds = _where(m, equal, include_deleted=False)
+        if until is not None:
+            conds.append(getattr(m, order) <= _Param())  # type: ignore[arg-type]
+        return (m.select(*_fields_of(cdef, m)).where(*conds)
+                .order_by(getattr(m, order).desc()).limit(_Param()))  # type: ignore[arg-type]
+
+    sql = _compiled(key, build)
+    params = [where[k] for k in equal] + ([until] if until is not None else []) + [1]
+    found = db.handle.execute_sql(sql, params).fetchone()
+    return decode(cdef, found) if found else None
+
+
 def ids(db: Database, cdef: ClassDef, where: Mapping[str, Any] | None = None, *,
         order: Sequence[str] = ("objectId",), include_deleted: bool = False) -> list[str]:
     where = dict(where or {})

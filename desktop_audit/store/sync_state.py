@@ -270,11 +270,12 @@ def set_file(db: Database, object_id: str, pointer: dict[str, Any]) -> None:
                           (codec.dumps(pointer), object_id))
 
 
-def known_upload(db: Database, sha256: str) -> dict[str, Any] | None:
-    """The server file of a photo already uploaded (any record with the same SHA-256)."""
+def known_upload(db: Database, sha256: str, site: str | None) -> dict[str, Any] | None:
+    """The server file of a photo already uploaded for this site (a record of the site with
+    the same SHA-256): the server lets a record point only at a file of its own site."""
     row = db.handle.execute_sql(
-        'SELECT "file" FROM evidence WHERE "sha256" = ? AND "file" LIKE \'%"url"%\' LIMIT 1',
-        (sha256,)).fetchone()
+        'SELECT "file" FROM evidence WHERE "sha256" = ? AND "site" IS ? '
+        'AND "file" LIKE \'%"url"%\' LIMIT 1', (sha256, site)).fetchone()
     return codec.loads(row[0]) if row else None
 
 

@@ -16,6 +16,9 @@
   stays, and the field is not pushed until someone resolves it.
 * Evidence files go up once per SHA-256 before the records that point at them,
   and come down into the local file store, checked against their SHA-256.
+* The audit trail goes first (``trail_sync.py``): keys, then this laptop's chains checked
+  against what the server already holds of them, then their new segments, before the
+  records they journal; pulled events are checked before they are stored.
 
 Every step commits locally in its own transaction, so the process may be killed
 at any moment and run again.
@@ -37,12 +40,13 @@ from typing import TYPE_CHECKING, Any
 import peewee
 
 from desktop_audit import clock, records, schema
+from desktop_audit.domain import trail
 from desktop_audit.errors import Cancelled, SyncError
 from desktop_audit.jobs import Control
 from desktop_audit.schema import BY_NAME, SYNC_ORDER, ClassDef
-from desktop_audit.store import codec, journal, rows, sync_state
+from desktop_audit.store import codec, journal, keyring, rows, sync_state
 from desktop_audit.store.sync_state import Conflict, conflicts, quarantined
-from desktop_audit.sync import wire
+from desktop_audit.sync import trail_sync, wire
 from desktop_audit.sync.parse_client import (
     DUPLICATE_VALUE,
     INVALID_SESSION,
@@ -90,13 +94,18 @@ class SyncReport:
     files_down: int = 0
     full_pulls: list[str] = field(default_factory=list)
     count_mismatches: list[str] = field(default_factory=list)
+    # This laptop's chains that no longer match what the server holds (nothing pushed).
+    anchor_problems: list[str] = field(default_factory=list)
+    # Pulled trail events held back because they do not verify: (chain, seq, problem).
+    held_events: list[tuple[str, int, str]] = field(default_factory=list)
+    key_problems: list[str] = field(default_factory=list)
     retries: int = 0
     requests: int = 0
     seconds: float = 0.0
 
     @property
     def exit_code(self) -> int:
-        if self.quarantined:
+        if self.quarantined or self.anchor_problems or self.held_events:
             return 1
         return 3 if self.open_conflicts else 0
 
@@ -110,6 +119,13 @@ class SyncReport:
             parts.append(f"{self.retries} retries")
         parts.append(f"{self.seconds:.1f} s")
         text = "sync: " + ", ".join(parts)
+        for line in self.anchor_problems:
+            text += (f"\nAUDIT TRAIL DIFFERS FROM THE SERVER: {line}; nothing of this chain was "
+                     "pushed")
+        for chain, seq, problem in self.held_events:
+            text += f"\nheld back: audit trail event (chain {chain}, seq {seq}): {problem}"
+        for line in self.key_problems:
+            text += f"\nkey not registered by the server: {line}"
         if self.open_conflicts:
             text += (f"\n{self.open_conflicts} open conflict(s): see `desktop-audit conflicts`")
         if self.full_pulls:
@@ -142,7 +158,7 @@ class SyncEngine:
         self.report = SyncReport()
         self.retry = Retrier(retry_budget, cancelled=lambda: self.control.cancelled,
                              on_retry=self._on_retry)
-        self._uploaded: dict[str, dict[str, str]] = {}
+        self._uploaded: dict[tuple[str, str], dict[str, str]] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -197,6 +213,8 @@ class SyncEngine:
         started = time.monotonic()
         before = self.client.requests_made
         try:
+            self.sync_keys()
+            self.push_trail()
             if pull:
                 self.pull()
             self.push()
@@ -218,12 +236,66 @@ class SyncEngine:
     def pending(self) -> int:
         return sync_state.pending_total(self.db)
 
+    # ------------------------------------------------------------------ trail
+
+    def sync_keys(self) -> None:
+        """Register the keys made here, then learn every key the server knows."""
+        self._check_cancel()
+        self.report.key_problems += trail_sync.register_keys(self.db, self.client, self.actor,
+                                                             self._call)
+        trail_sync.pull_keys(self.db, self.client, self._call)
+
+    def push_trail(self) -> None:
+        """This laptop's chains, each checked against the server's copy, then their new
+        segments in order (before the records they journal)."""
+        queued = sync_state.queued(self.db, TRAIL)
+        if not queued:
+            return
+        rows = journal.rows_of(self.db, [oid for oid, _ in queued])
+        max_ids = dict(queued)
+        gone = [(oid, m) for oid, m in queued if oid not in {r[0] for r in rows}]
+        if gone:
+            with self.db.atomic():
+                self._unqueue(TRAIL, gone)
+        by_chain: dict[str, list[tuple[Any, ...]]] = {}
+        for row in rows:
+            by_chain.setdefault(row[1], []).append(row)
+        problems = trail_sync.check_anchors(self.db, self.client, by_chain, self._call)
+        self.report.anchor_problems += [problems[c] for c in sorted(problems)]
+        done = 0
+        total = len(rows)
+        for chain, events in by_chain.items():
+            if chain in problems:
+                continue
+            if trail.is_legacy(chain):
+                with self.db.atomic():
+                    self._quarantine(TRAIL, events[0][0], 0, (
+                        f"chain {chain}: {len(events)} event(s) recorded before the upgrade "
+                        "never reached the server; the server takes new chains only"))
+                continue
+            for part in trail_sync.segments(events):
+                self._check_cancel()
+                body = {"chain": chain, "events": [trail_sync.wire_event(r) for r in part]}
+                try:
+                    answer = self._call(functools.partial(self.client.call, "appendTrail", body))
+                except ParseError as exc:
+                    with self.db.atomic():
+                        self._quarantine(TRAIL, part[0][0], exc.code, exc.message)
+                    break
+                with self.db.atomic():
+                    self._unqueue(TRAIL, [(r[0], max_ids[r[0]]) for r in part])
+                self.report.pushed += int(answer.get("added", 0)) + int(answer.get("already", 0))
+                done += len(part)
+                self.control.progress(done, total, "push audit trail")
+
     def push(self) -> None:
         total = self.pending()
         done = 0
         self.control.progress(0, total, "push")
         for class_name in SYNC_ORDER:
             cdef = BY_NAME[class_name]
+            if cdef.append_only:
+                continue  # pushed first, by push_trail
             queued = sync_state.queued(self.db, class_name)
             for group in chunks(queued, MAX_BATCH):
                 self._check_cancel()
@@ -441,9 +513,12 @@ class SyncEngine:
             if current.get("url"):
                 continue
             sha = rec.get("sha256")
-            if not sha:
+            site = rec.get("site")
+            if not sha or not site:
                 continue
-            pointer = self._uploaded.get(sha) or self._known_upload(sha)
+            # Uploaded once per photo and site, named SITE-SHA256.ext (the server checks
+            # that the uploader works on the site and that the content has this SHA-256).
+            pointer = self._uploaded.get((site, sha)) or self._known_upload(sha, site)
             if pointer is None:
                 path = blob_path(self.db, sha, rec.get("mimeType") or "image/jpeg")
                 if not path.exists():
@@ -453,23 +528,34 @@ class SyncEngine:
                     continue
                 mime = rec.get("mimeType") or "image/jpeg"
                 ext = ".png" if mime == "image/png" else ".jpg"
-                pointer = self._call(functools.partial(self.client.upload_file, f"{sha}{ext}",
-                                                       data, mime))
+                pointer = self._call(functools.partial(self.client.upload_file,
+                                                       f"{site}-{sha}{ext}", data, mime))
                 self.report.files_up += 1
-            self._uploaded[sha] = pointer
+            self._uploaded[(site, sha)] = pointer
             with self.db.atomic():
                 sync_state.set_file(self.db, oid, pointer)
 
-    def _known_upload(self, sha: str) -> dict[str, str] | None:
-        return sync_state.known_upload(self.db, sha)
+    def _known_upload(self, sha: str, site: str) -> dict[str, str] | None:
+        return sync_state.known_upload(self.db, sha, site)
 
     # ------------------------------------------------------------------ pull
 
     def pull(self, classes: Iterable[str] = SYNC_ORDER) -> None:
+        classes = list(classes)
+        if TRAIL in classes:
+            trail_sync.pull_keys(self.db, self.client, self._call)  # to check what comes
         for class_name in classes:
             self._check_cancel()
             self._pull_class(BY_NAME[class_name])
+        if TRAIL in classes:
+            self._settle_trail()
         self._download_files()
+
+    def _settle_trail(self) -> None:
+        with self.db.atomic():
+            stored, _problems = trail_sync.settle(self.db)
+        self.report.pulled += stored
+        self.report.held_events = trail_sync.held_problems(self.db)
 
     def check_counts(self) -> None:
         """Anki's safeguard: compare what the server has with what is here, class by class;
@@ -482,11 +568,15 @@ class SyncEngine:
                 remote = self._call(functools.partial(
                     self.client.count, cdef.remote_name, {"objectId": {"$exists": True}}))
                 local = sync_state.local_count(self.db, cdef)
+                if cdef.append_only:
+                    local += keyring.held_count(self.db)  # held back: counted, not pulled again
                 if remote <= local:
                     break
                 if attempt == 0:
                     self.report.full_pulls.append(class_name)
                     self._pull_class(cdef, from_start=True)
+                    if cdef.append_only:
+                        self._settle_trail()
                 else:
                     self.report.count_mismatches.append(
                         f"{class_name}: {remote} on the server, {local} here")
@@ -557,11 +647,9 @@ class SyncEngine:
             except CLASH as exc:
                 self._not_stored(cdef.name, oid, exc)
         if cdef.append_only:
-            own = self.db.device_id
-            events = [ev for ev in fresh if ev.get("deviceId") != own]
-            # Stored in the same canonical text as this laptop's own events.
-            journal.insert_pulled(self.db, [_event_row(ev) for ev in events])
-            self.report.pulled += len(events)
+            # Checked before they are stored: they wait in the inbox until settled.
+            trail_sync.stage(self.db, [trail_sync.event_from_wire(o) for o in page
+                                       if o["objectId"] not in known])
             return
         if fresh:
             values = self._insert_rows(cdef, fresh)
@@ -625,10 +713,10 @@ class SyncEngine:
                      force_merge: bool = False) -> bool:
         """Bring one server object into the local store; True when something changed.
         The caller holds the write transaction."""
+        if cdef.append_only:
+            return self._insert_trail(obj)
         theirs = wire.record_from_wire(cdef, obj)
         oid = theirs["objectId"]
-        if cdef.append_only:
-            return self._insert_trail(theirs)
         loc = self._local(cdef, oid)
         if loc is None:
             self._insert(cdef, theirs)
@@ -689,13 +777,13 @@ class SyncEngine:
                                 theirs["updatedAt"], self._base_of(cdef, theirs),
                                 touch=not self._dirty(cdef.name, oid))
 
-    def _insert_trail(self, ev: dict[str, Any]) -> bool:
-        if journal.exists(self.db, ev["objectId"]):
+    def _insert_trail(self, obj: dict[str, Any]) -> bool:
+        if journal.exists(self.db, obj["objectId"]):
             return False
-        if ev.get("deviceId") == self.db.device_id:
-            return False  # this laptop's own chain is written here only
-        journal.insert_pulled(self.db, [_event_row(ev)])
-        return True
+        if not trail_sync.stage(self.db, [trail_sync.event_from_wire(obj)]):
+            return False  # this laptop's own chains are written here only
+        stored, _problems = trail_sync.settle(self.db)
+        return stored > 0
 
     def _record_conflict(self, class_name: str, oid: str, name: str, mine: Any, theirs: Any,
                          base: Any, theirs_at: str) -> None:
@@ -725,15 +813,6 @@ class SyncEngine:
             tmp.write_bytes(data)
             os.replace(tmp, path)
             self.report.files_down += 1
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def _event_row(ev: dict[str, Any]) -> list[Any]:
-    """A pulled trail event as a row of its table, its changes in the stored canonical text."""
-    return [(codec.dumps(ev.get(c) or {}) if c == "changes" else ev.get(c))
-            for c in journal.EVENT_COLUMNS]
 
 
 __all__ = ["Conflict", "SyncEngine", "SyncReport", "open_conflicts", "pending_count",

@@ -27,6 +27,7 @@ from desktop_audit.sync.parse_client import (
 
 if TYPE_CHECKING:
     from desktop_audit.domain.actor import Actor
+    from desktop_audit.domain.keys import Signer
     from desktop_audit.store.db import Database
 
 DEFAULT_APP_ID = "desktop-audit-dev"
@@ -56,14 +57,23 @@ def online_login(client: ParseClient, username: str, password: str, *,
         except ParseError as exc:
             if exc.code != OBJECT_NOT_FOUND:
                 raise
+        tried = retry.retries
         try:
             retry(lambda: client.call("firstLogin", {"username": username,
                                                      "password": password}))
         except ParseError as exc:
-            if exc.code in (OBJECT_NOT_FOUND, 141):
+            if exc.code not in (OBJECT_NOT_FOUND, 141):
+                raise
+            if retry.retries == tried:
                 raise AuthError("the server refused the login: wrong username or "
                                 "password") from None
-            raise
+            # A first login sent again after its answer was lost finds the password
+            # already made the server's: sign in with it.
+            try:
+                return retry(lambda: client.login(username, password))
+            except ParseError:
+                raise AuthError("the server refused the login: wrong username or "
+                                "password") from None
         return retry(lambda: client.login(username, password))
     except TransientError as exc:
         raise SyncError(f"cannot reach the server at {client.server_url}: {exc}") from exc
@@ -71,20 +81,21 @@ def online_login(client: ParseClient, username: str, password: str, *,
         raise SyncError(f"the server refused the login: {exc.message}") from exc
 
 
-def remember_password(db: Database, user_id: str, password: str) -> None:
-    """Keep an argon2id verifier so this user can log in here offline from now on."""
+def remember_password(db: Database, user_id: str, password: str) -> Signer:
+    """Keep an argon2id verifier so this user can log in here offline from now on; their
+    trail key here, unsealed (made now at their first sign-in on this laptop)."""
     from desktop_audit.services.users import remember_password as remember
 
-    remember(db, user_id, password)
+    return remember(db, user_id, password)
 
 
 def learn_password(db: Database, user_id: str, password: str) -> Actor:
-    """After the server accepted the password: keep its verifier here and journal the
-    login (a login checked online is a login on this laptop too)."""
+    """After the server accepted the password: keep its verifier here, sign them in and
+    journal the login (a login checked online is a login on this laptop too)."""
     from desktop_audit.domain import trail
 
-    remember_password(db, user_id, password)
-    actor = actor_of(db, user_id)
+    signer = remember_password(db, user_id, password)
+    actor = actor_of(db, user_id).with_signer(signer)
     with db.atomic():
         trail.append(db, actor, trail.Entry("login", "User", actor.id, None,
                                             {"checked": [None, "online"]}))
@@ -112,7 +123,29 @@ def sync(db: Database, client: ParseClient, actor: Actor | None, *,
         trail.append(db, actor, trail.Entry("sync", None, None, None,
                                             {"server": [None, client.server_url]}))
     engine = SyncEngine(db, client, actor=actor, control=control, retry_budget=retry_budget)
-    return engine.run(pull=pull)
+    report = engine.run(pull=pull)
+    deliver_unlocks(db, client, actor)
+    return report
+
+
+def deliver_unlocks(db: Database, client: ParseClient, actor: Actor | None) -> None:
+    """The users an administrator unlocked on this laptop: the server lifts their lockout
+    (an administrator's sync only; otherwise they wait for one).  A failure leaves them
+    for the next sync."""
+    from desktop_audit.services.users import pending_unlocks, unlocks_delivered
+
+    if actor is None or actor.role != "admin":
+        return
+    ids = pending_unlocks(db)
+    if not ids:
+        return
+    try:
+        results = Retrier(30.0)(lambda: client.call("unlockUsers", {"users": ids}))
+    except (ParseError, TransientError):
+        return
+    unlocks_delivered(db, [oid for oid, result in zip(ids, results, strict=True)
+                           if "success" in result or
+                           (result.get("error") or {}).get("code") == OBJECT_NOT_FOUND])
 
 
 def join(db_path: Path, client: ParseClient, username: str, password: str, *,
@@ -127,8 +160,7 @@ def join(db_path: Path, client: ParseClient, username: str, password: str, *,
     db = (open_db or open_database)(db_path, create=True)
     engine = SyncEngine(db, client, control=control, retry_budget=retry_budget)
     engine.pull()
-    remember_password(db, user["objectId"], password)
-    actor = actor_of(db, user["objectId"])
+    actor = learn_password(db, user["objectId"], password)
     report = sync(db, client, actor, control=control, retry_budget=retry_budget, pull=False)
     report.pulled += engine.report.pulled
     report.files_down += engine.report.files_down

@@ -12,12 +12,16 @@ const port = Number(env.PARSE_PORT || 1337);
 const mountPath = '/parse';
 const stateDir = env.PARSE_STATE_DIR || path.join(__dirname, '.state');
 const databaseURI = env.PARSE_DATABASE_URI || 'postgres://parse@127.0.0.1:54329/desktop_audit';
+const { rateLimits } = require('./limits');
 
 // The fs adapter keeps files under <cwd>/files/: run from the state dir.
 fs.mkdirSync(path.join(stateDir, 'files'), { recursive: true });
 process.chdir(stateDir);
 
 const options = {
+  // Safe answers: 137 only for the caller's own records, no transaction batches, no stack
+  // traces from GraphQL (answers.js).
+  middleware: require('./answers')({ mountPath, graphQLPath: '/graphql' }),
   databaseURI,
   appId: env.PARSE_APP_ID || 'desktop-audit-dev',
   masterKey: env.PARSE_MASTER_KEY || 'dev-master-key',
@@ -26,15 +30,22 @@ const options = {
   mountPath,
   host,
   port,
+  // Loopback only: a reverse proxy on this machine (nginx, appending X-Forwarded-For) tells
+  // the client's address, which the per-address rate limits and firstLogin's queue use.
+  trustProxy: 'loopback',
   cloud: path.join(__dirname, 'cloud', 'main.js'),
   allowCustomObjectId: true,
   allowClientClassCreation: false,
   enableAnonymousUsers: false,
   filesAdapter: new FileSystemAdapter({ filesSubDirectory: '' }),
   fileUpload: { enableForPublic: false, enableForAnonymousUser: false, enableForAuthenticatedUser: true },
+  // Downloads need a session; Cloud Code (cloud/files.js) then asks for the file's site.
+  fileDownload: { enableForPublic: false, enableForAnonymousUser: false, enableForAuthenticatedUser: true },
   maxUploadSize: '20mb',
-  // Ten wrong passwords in a row lock an account for five minutes.
-  accountLockout: { duration: 5, threshold: 10, unlockOnPasswordReset: true },
+  // Failed logins are counted per username in PostgreSQL by Cloud Code (cloud/lockout.js),
+  // not by Parse Server's accountLockout, whose answer tells a locked account from a
+  // missing one.
+  rateLimit: rateLimits(env.PARSE_REDIS_URL),
   mountGraphQL: true,
   graphQLPath: '/graphql',
   startLiveQueryServer: true,

@@ -2,10 +2,12 @@
 # Local Parse Server + private PostgreSQL cluster for desktop_audit.
 #   server.sh start [--fresh] | stop | status | url | reset
 # Everything listens on 127.0.0.1. Idempotent: start on a running server is a no-op.
-# `reset` empties every class of a running server (keeps the schema): for tests.
+# `reset` empties every class of a running server (keeps the schema) and its rate-limit
+# counters: for tests.
 # Environment: PARSE_PORT (1337), DESKTOP_AUDIT_PG_PORT (from the checkout), PARSE_APP_ID,
 # PARSE_MASTER_KEY, DESKTOP_AUDIT_PARSE_DB (database name), DESKTOP_AUDIT_SERVER_STATE
-# (state folder). Several servers (ports) share one PostgreSQL cluster.
+# (state folder), DESKTOP_AUDIT_REDIS_PORT (PARSE_PORT + 10000). Several servers (ports)
+# share one PostgreSQL cluster; each has its own Redis (the rate limits' shared store).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,6 +27,10 @@ DB_USER="parse"
 PIDFILE="$STATE/parse-$PARSE_PORT.pid"
 LOGFILE="$STATE/parse-$PARSE_PORT.log"
 URL="http://127.0.0.1:$PARSE_PORT/parse"
+# One Redis per Parse Server port: the shared store of its rate limits.
+REDIS_PORT="${DESKTOP_AUDIT_REDIS_PORT:-$((PARSE_PORT + 10000))}"
+REDIS_DIR="$STATE/redis-$PARSE_PORT"
+REDIS_PIDFILE="$STATE/redis-$PARSE_PORT.pid"
 START_TIMEOUT="${DESKTOP_AUDIT_SERVER_TIMEOUT:-60}"
 
 log() { printf 'server: %s\n' "$*" >&2; }
@@ -143,6 +149,62 @@ drop_database() {
     psql_admin -c "create database $DB_NAME owner $DB_USER"
 }
 
+ensure_redis_installed() {
+    if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+        log "Redis not found: installing Debian's redis-server with apt"
+        apt_install redis-server
+        command -v redis-server >/dev/null 2>&1 || die "redis-server installed but not on PATH"
+    fi
+}
+
+redis_pid() {
+    [ -f "$REDIS_PIDFILE" ] || return 1
+    local pid
+    pid="$(cat "$REDIS_PIDFILE")"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+redis_cli() {
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+}
+
+start_redis() {
+    [ "$REDIS_PORT" -le 65535 ] || die "Redis port $REDIS_PORT is out of range: set DESKTOP_AUDIT_REDIS_PORT"
+    if redis_pid >/dev/null; then
+        return 0
+    fi
+    if redis_cli ping >/dev/null 2>&1; then
+        die "something else already answers on 127.0.0.1:$REDIS_PORT; set DESKTOP_AUDIT_REDIS_PORT"
+    fi
+    mkdir -p "$REDIS_DIR"
+    # Rate-limit counters only: kept in memory, never written to disk.
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
+        --daemonize yes --pidfile "$REDIS_PIDFILE" --dir "$REDIS_DIR" \
+        --logfile "$STATE/redis-$PARSE_PORT.log" --save "" --appendonly no \
+        --maxmemory 64mb --maxmemory-policy volatile-ttl >/dev/null \
+        || die "Redis did not start on 127.0.0.1:$REDIS_PORT (log: $STATE/redis-$PARSE_PORT.log)"
+    local i
+    for i in $(seq 1 100); do
+        redis_cli ping 2>/dev/null | grep -q PONG && return 0
+        sleep 0.05
+    done
+    die "Redis did not answer on 127.0.0.1:$REDIS_PORT (log: $STATE/redis-$PARSE_PORT.log)"
+}
+
+stop_redis() {
+    local pid
+    if pid="$(redis_pid)"; then
+        kill "$pid" 2>/dev/null || true
+        local i
+        for i in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$REDIS_PIDFILE"
+}
+
 node_pid() {
     [ -f "$PIDFILE" ] || return 1
     local pid
@@ -167,7 +229,7 @@ start_node() {
     (
         cd "$HERE"
         PARSE_PORT="$PARSE_PORT" PARSE_APP_ID="$APP_ID" PARSE_MASTER_KEY="$MASTER_KEY" \
-        PARSE_STATE_DIR="$FILES_STATE" \
+        PARSE_STATE_DIR="$FILES_STATE" PARSE_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
         PARSE_DATABASE_URI="postgres://$DB_USER@127.0.0.1:$PG_PORT/$DB_NAME" \
             setsid nohup node "$HERE/index.js" >>"$LOGFILE" 2>&1 </dev/null &
         echo $! > "$PIDFILE"
@@ -212,12 +274,14 @@ cmd_start() {
         esac
     done
     ensure_postgres_installed
+    ensure_redis_installed
     ensure_node
     ensure_npm_packages
     if [ "$fresh" = 1 ]; then
         stop_node
     fi
     start_postgres
+    start_redis
     if [ "$fresh" = 1 ]; then
         log "fresh start: emptying database and file store"
         drop_database
@@ -241,10 +305,14 @@ DO \$\$ DECLARE t text; BEGIN
 END \$\$;" >/dev/null
     rm -rf "$FILES_STATE/files"
     mkdir -p "$FILES_STATE/files"
+    if redis_pid >/dev/null; then
+        redis_cli flushall >/dev/null
+    fi
 }
 
 cmd_stop() {
     stop_node
+    stop_redis
     # Other checkouts' or ports' servers may still use the cluster: stop it only when
     # no Parse Server of this state folder is left.
     local other
@@ -273,6 +341,12 @@ cmd_status() {
         echo "postgres: running on 127.0.0.1:$PG_PORT ($PGDATA)"
     else
         echo "postgres: stopped"
+        rc=3
+    fi
+    if redis_pid >/dev/null; then
+        echo "redis: running (pid $(redis_pid)) on 127.0.0.1:$REDIS_PORT"
+    else
+        echo "redis: stopped"
         rc=3
     fi
     echo "state: $STATE"

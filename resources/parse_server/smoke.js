@@ -172,11 +172,14 @@ async function main() {
   r = await call('GET', '/classes/LegalRegisterEntry');
   check('unauthenticated reads are refused', r.status >= 400 || (r.json.results || []).length === 0, r.json);
 
-  // The trail is append-only, even for the master key.
+  // The trail is appended through appendTrail only, and append-only even for the master key.
   const evId = id10();
   r = await call('POST', '/classes/AuditTrailEvent', { objectId: evId, deviceId: 'dev1', seq: 1,
     action: 'create', prevHash: '0'.repeat(64), hash: 'a'.repeat(64) }, { session: fred });
-  check('a trail event is appended', r.status === 201, r.json);
+  check('a session cannot create a trail event directly', r.status >= 400, r.json);
+  r = await call('POST', '/classes/AuditTrailEvent', { objectId: evId, deviceId: 'dev1', seq: 1,
+    action: 'create', prevHash: '0'.repeat(64), hash: 'a'.repeat(64) }, { master: true });
+  check('the master key can load history recorded before the upgrade', r.status === 201, r.json);
   r = await call('PUT', `/classes/AuditTrailEvent/${evId}`, { action: 'delete' }, { master: true });
   check('master key cannot change a trail event', r.status >= 400, r.json);
   r = await call('DELETE', `/classes/AuditTrailEvent/${evId}`, null, { master: true });

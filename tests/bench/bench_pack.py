@@ -37,12 +37,15 @@ PHOTO_SIZE = (4000, 3000)  # 12 megapixels
 
 def _open(db_path: str, username: str) -> tuple[Any, Any]:
     from desktop_audit.domain import auth
-    from desktop_audit.schema import USER
     from desktop_audit.services import users
-    from desktop_audit.store import open_database, rows
+    from desktop_audit.store import open_database
 
     db = open_database(db_path)
-    actor = auth.actor_from_row(rows.must_load(db, USER, users.find_user(db, username)["objectId"]))
+    from desktop_audit import demo
+
+    passwords = {demo.ADMIN[0]: demo.ADMIN[3], **{u[0]: u[4] for u in demo.USERS}}
+    found = users.find_user(db, username)
+    actor = auth.login(db, found["username"], passwords[found["username"]])
     return db, actor
 
 
@@ -205,7 +208,7 @@ def _big_site(work: Path) -> tuple[Path, str, int]:
     db_path = work / "big.sqlite"
     db = open_database(db_path)
     admin = demo.first_run(db)
-    admin = auth.actor_from_row(rows.must_load(db, USER, admin.id))
+    admin = auth.actor_from_row(rows.must_load(db, USER, admin.id), admin.signer)
     users = {r["role"]: r["objectId"] for r in rows.select(db, USER)}
     sid = services.create_site(db, admin, siteCode="BEN-01", siteName="Benchmark Works – Ærøskøbing",
                                region="Syddanmark", siteOwner=users["manager"],
@@ -213,7 +216,7 @@ def _big_site(work: Path) -> tuple[Path, str, int]:
     for role in ("coordinator", "auditor", "field_staff"):  # who the records name did the work
         user = rows.must_load(db, USER, users[role])
         services.assign_sites(db, admin, users[role], [*user["sites"], sid])
-    admin = auth.actor_from_row(rows.must_load(db, USER, admin.id))
+    admin = auth.actor_from_row(rows.must_load(db, USER, admin.id), admin.signer)
     now = clock.now()
     made: dict[str, list[str]] = {"aspects": [], "kits": [], "legal": [], "reviews": [], "findings": []}
     with db.atomic():

@@ -5,15 +5,18 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from desktop_audit import demo
 from desktop_audit.domain import auth
 from desktop_audit.domain.actor import Actor
-from desktop_audit.schema import USER
-from desktop_audit.services import users
-from desktop_audit.store import Database, rows
+from desktop_audit.store import Database
+
+PASSWORDS = {demo.ADMIN[0]: demo.ADMIN[3], **{u[0]: u[4] for u in demo.USERS}}
 
 
 def actor(db: Database, username: str) -> Actor:
-    return auth.actor_from_row(rows.must_load(db, USER, users.find_user(db, username)["objectId"]))
+    """A demo user (or one a test made with the password long-enough-1) signed in: what they
+    journal is signed with their key on this laptop."""
+    return auth.login(db, username, PASSWORDS.get(username, "long-enough-1"))
 
 
 def site_id(db: Database, code: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from desktop_audit import services
-from desktop_audit.domain import auth
+from desktop_audit.domain import auth, keys
 from desktop_audit.domain.actor import Actor
 from desktop_audit.store import Database, open_database
 from desktop_audit.sync import session
@@ -67,6 +67,10 @@ class Server:
     def count(self, class_name: str) -> int:
         with self.master() as c:
             return c.count(class_name, {"objectId": {"$exists": True}}, master=True)
+
+    def count_where(self, class_name: str, where: dict[str, Any]) -> int:
+        with self.master() as c:
+            return c.count(class_name, where, master=True)
 
     def all(self, class_name: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -170,11 +174,15 @@ def laptops(tmp_path: Path, server: Server) -> Iterator[Any]:
     def join(name: str, username: str, password: str = PASSWORD) -> Laptop:
         with ParseClient(server.url, APP_ID, timeout=10) as c:
             db, report = session.join(tmp_path / f"{name}.sqlite", c, username, password)
+        # Signed in on the new laptop as at the join (their key made there then, unsealed
+        # with their password; the join journaled the sign-in and pushed it).
         user_id = db.execute('SELECT "objectId" FROM "user" WHERE "username" = ?',
                              (username,)).fetchone()[0]
-        lap = Laptop(tmp_path / f"{name}.sqlite", server, db,
-                     services.users.refresh_actor(db, Actor(id=user_id, username=username,
-                                                            role="")), [report])
+        with db.atomic():
+            signer = keys.sign_in(db, user_id, password)
+        actor = services.users.refresh_actor(db, Actor(id=user_id, username=username, role="",
+                                                       signer=signer))
+        lap = Laptop(tmp_path / f"{name}.sqlite", server, db, actor, [report])
         made.append(lap)
         return lap
 

@@ -50,8 +50,9 @@ def _sync_until_done(lap: Laptop, url: str, *, runs: int = 6, budget: float = 30
 
 def _no_duplicates(server: Server) -> None:
     events = server.all("AuditTrailEvent")
-    seqs = Counter((e["deviceId"], e["seq"]) for e in events)
+    seqs = Counter((e["chain"], e["seq"]) for e in events)
     assert max(seqs.values()) == 1, "a trail event is on the server twice"
+    assert len({e["objectId"] for e in events}) == len(events)
     kits = server.all("SpillKitLog")
     keys = Counter((k["site"]["objectId"], k["kitTag"], k["lastCheckedAt"]["iso"]) for k in kits)
     assert max(keys.values(), default=1) == 1, "a spill kit check is on the server twice"

@@ -21,15 +21,23 @@ def test_passwords_are_stored_only_as_argon2id_verifiers(world: World, db_path) 
 
 
 def test_login_and_failures_are_journaled(world: World) -> None:
+    (before,) = world.db.execute("SELECT max(rowid) FROM audit_trail_event").fetchone()
     actor = auth.login(world.db, "auditor", PASSWORD)
     assert actor.role == "auditor" and world.site_a in actor.site_ids
     with pytest.raises(AuthError, match="wrong username or password"):
         auth.login(world.db, "auditor", "not-the-password")
     with pytest.raises(AuthError, match="wrong username or password"):
         auth.login(world.db, "nobody", "whatever-it-is")
-    actions = [r[0] for r in world.db.execute(
-        'SELECT "action" FROM audit_trail_event WHERE "action" LIKE \'login%\' ORDER BY seq')]
-    assert actions == ["login", "login_failed", "login_failed"]
+    rows = world.db.execute(
+        'SELECT "action", "actor", "keyId" FROM audit_trail_event WHERE "action" LIKE '
+        '\'login%\' AND rowid > ? ORDER BY seq', (before,)).fetchall()
+    assert [r[0] for r in rows] == ["login", "login_failed", "login_failed"]
+    # A sign-in is signed by the user's key; a failure (no actor) by the laptop's own key.
+    from desktop_audit.store import keyring
+
+    assert rows[0][1:] == (actor.id, actor.signer.key_id)
+    device_key = keyring.device_key(world.db, world.db.device_id)
+    assert rows[1][1:] == rows[2][1:] == (None, device_key.key_id)
 
 
 def test_the_delay_grows_after_each_failure(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

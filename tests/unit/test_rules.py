@@ -216,3 +216,65 @@ def test_reviews_are_approved_once_completed_and_not_by_their_lead(world: World)
     services.approve_review(world.db, world.admin, rv)
     with pytest.raises(ValidationError, match="no longer be edited"):
         services.update_review(world.db, world.admin, rv, scope="x")
+
+
+def test_a_review_is_completed_and_approved_only_once_its_audit_date_has_come(
+        world: World) -> None:
+    from desktop_audit import clock
+    from desktop_audit.schema import REVIEW
+
+    services.update_site(world.db, world.admin, world.site_a, timeZone="Pacific/Kiritimati")
+    # 23:30 UTC is already the next day at UTC+14: the review dated that day may be done.
+    with clock.frozen("2026-05-01T23:30:00Z"):
+        rv = services.plan_review(world.db, world.admin, site=world.site_a,
+                                  auditDate="2026-05-03", leadAuditor=world.auditor.id)
+        with pytest.raises(ValidationError, match="before its audit date") as err:
+            services.update_review(world.db, world.admin, rv, reviewStatus="completed")
+        assert err.value.field == "reviewStatus"
+        with pytest.raises(ValidationError, match="before its audit date"):
+            services.plan_review(world.db, world.admin, site=world.site_a,
+                                 auditDate="2026-05-03", leadAuditor=world.auditor.id,
+                                 reviewStatus="completed")
+        services.update_review(world.db, world.admin, rv, auditDate="2026-05-02")
+        services.update_review(world.db, world.admin, rv, reviewStatus="completed")
+        # Moving the date of a completed review into the future is the same thing.
+        with pytest.raises(ValidationError, match="before its audit date"):
+            services.update_review(world.db, world.admin, rv, auditDate="2026-05-09")
+        services.approve_review(world.db, world.manager, rv)
+    rec = rows.load(world.db, REVIEW, rv)
+    assert rec["reviewStatus"] == "approved"
+    # Who approved and when: the actor and the time of the journaled approval.
+    assert rec["approvedBy"] == world.manager.id and rec["approvedAt"] == "2026-05-01T23:30:00.000Z"
+    from desktop_audit.domain import trail
+
+    (approval,) = [e for e in trail.history(world.db, "AuditReview", rv)
+                   if e["action"] == "approve"]
+    assert approval["at"] == rec["approvedAt"] and approval["actor"] == world.manager.id
+
+
+def test_closing_stamps_the_journaled_actor_and_time(world: World) -> None:
+    from desktop_audit import clock
+    from desktop_audit.domain import trail
+
+    oid = _finding(world, rootCause="no lock")
+    with clock.frozen("2026-02-02T08:00:00Z"):
+        services.close_finding(world.db, world.manager, oid, verificationNote="seen locked")
+    rec = rows.load(world.db, FINDING, oid)
+    (event,) = [e for e in trail.history(world.db, "AuditFinding", oid) if e["action"] == "close"]
+    assert (rec["closedBy"], rec["closedAt"]) == (world.manager.id, "2026-02-02T08:00:00.000Z")
+    assert (event["actor"], event["at"]) == (rec["closedBy"], rec["closedAt"])
+
+
+def test_a_record_made_and_changed_in_one_unit_is_stored_as_changed(world: World) -> None:
+    from desktop_audit.schema import REVIEW
+    from desktop_audit.services.unit_of_work import UnitOfWork
+
+    with world.db.atomic():
+        u = UnitOfWork(world.db, world.admin)
+        rv = services.plan_review(world.db, world.admin, uow=u, site=world.site_a,
+                                  auditDate="2026-01-02", reviewStatus="completed",
+                                  leadAuditor=world.auditor.id)
+        services.approve_review(world.db, world.admin, rv, uow=u)
+        u.flush()
+    rec = rows.load(world.db, REVIEW, rv)
+    assert (rec["reviewStatus"], rec["approvedBy"]) == ("approved", world.admin.id)

@@ -19,7 +19,7 @@ def test_new_database_is_wal_with_foreign_keys_and_latest_schema(db_path: Path) 
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
     assert db.schema_version == migrations.LATEST >= 2
-    assert len(db.device_id) == 12
+    assert len(db.device_id) == 16  # derived from the laptop's device key
     db.close()
 
 
@@ -107,4 +107,34 @@ def test_the_trail_table_refuses_updates_and_deletes(db_path: Path) -> None:
         db.execute('UPDATE audit_trail_event SET "action" = \'login\'')
     with pytest.raises(Exception, match="append-only"):
         db.execute("DELETE FROM audit_trail_event")
+    db.close()
+
+
+def test_upgrade_gives_approved_reviews_their_journaled_approver(db_path: Path) -> None:
+    from desktop_audit import services
+    from desktop_audit.schema import REVIEW
+    from desktop_audit.store import rows
+
+    db = open_database(db_path)
+    admin = services.bootstrap_admin(db, username="admin", email="a@example.com",
+                                     password="correct-horse-9")
+    site = services.create_site(db, admin, siteCode="S-1", siteName="S", region="R",
+                                siteOwner=admin.id)
+    rv = services.plan_review(db, admin, site=site, auditDate="2026-01-01",
+                              reviewStatus="completed", leadAuditor=admin.id)
+    # As a version 4 database held it: approved, without approvedBy / approvedAt.
+    db.execute('UPDATE "audit_review" SET "reviewStatus" = \'approved\', "approvedBy" = NULL, '
+               '"approvedAt" = NULL')
+    db.execute("""INSERT INTO "audit_trail_event" ("objectId", "createdAt", "updatedAt",
+        "deviceId", "seq", "at", "actor", "action", "recordClass", "recordId", "prevHash",
+        "hash") VALUES ('ev00000001', '2026-02-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z',
+        'legacy', 999, '2026-02-01T09:00:00.000Z', ?, 'approve', 'AuditReview', ?, 'x', 'y')""",
+               (admin.id, rv))
+    db.execute('ALTER TABLE "audit_review" DROP COLUMN "approvedBy"')
+    db.execute('ALTER TABLE "audit_review" DROP COLUMN "approvedAt"')
+    db.set_meta("schema_version", "4")
+    db.close()
+    db = open_database(db_path)
+    rec = rows.load(db, REVIEW, rv)
+    assert (rec["approvedBy"], rec["approvedAt"]) == (admin.id, "2026-02-01T09:00:00.000Z")
     db.close()

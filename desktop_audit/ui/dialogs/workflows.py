@@ -1,6 +1,6 @@
 """The workflows beyond a plain edit: record a legal evaluation, close or reopen a finding,
-approve a review, assign a user's sites, export an evidence pack, raise a finding about a
-record, reset a password, delete.
+approve a review, assign a user's sites, deactivate, activate or unlock an account, export
+an evidence pack, raise a finding about a record, reset a password, delete.
 
 Which buttons a record's form shows, and whether each is enabled and why not, is asked of
 the record type: its workflow actions for the record's state, ``can`` (role, site,
@@ -361,6 +361,38 @@ def _reopen(form: RecordDialog) -> None:
                    title="reopening the finding", done=lambda _r: form.after_workflow())
 
 
+# An account's steps: (the question asked first, the service, what the status line says).
+ACCOUNT_STEPS: dict[str, tuple[str, Callable[..., None], str]] = {
+    "deactivate": ("Deactivate {name}? They can no longer sign in; on the server their "
+                   "sessions end at your next sync. Their records stay.",
+                   services.deactivate_user, "Deactivated"),
+    "activate": ("Activate {name}? They may sign in again (on the server after your next "
+                 "sync).", services.activate_user, "Activated"),
+    "unlock": ("Unlock {name}? The server lifts its lockout after failed sign-ins at your "
+               "next sync.", services.unlock_user, "Unlocked; the server learns it at your "
+                                                   "next sync"),
+}
+
+
+def _account_step(action: str) -> Callable[[RecordDialog], None]:
+    question, service, done = ACCOUNT_STEPS[action]
+
+    def run(form: RecordDialog) -> None:
+        name = form.record.get("fullName") or form.record.get("username")
+        if QMessageBox.question(form, action.title(), question.format(name=name)) != \
+                QMessageBox.StandardButton.Yes:
+            return
+        oid = form.record["objectId"]
+
+        def finished(_result: object) -> None:
+            form.after_workflow()
+            form.status.setText(done)
+
+        form.run_write(lambda: service(form.db, form.actor, oid), title=f"{action} the account",
+                       done=finished)
+    return run
+
+
 WORKFLOWS: dict[str, Workflow] = {
     "close": Workflow("Close finding…", "Check the closing rules and close", _close),
     "reopen": Workflow("Reopen…", "Reopen the finding, saying why", _reopen),
@@ -370,6 +402,11 @@ WORKFLOWS: dict[str, Workflow] = {
                         lambda f: _run(f, ApproveDialog(f.db, f.actor, f.record, f))),
     "assign": Workflow("Assign sites…", "Choose the sites the user works on",
                        lambda f: _run(f, AssignSitesDialog(f.db, f.actor, f.record, f))),
+    "deactivate": Workflow("Deactivate…", "Stop this account from signing in",
+                           _account_step("deactivate")),
+    "activate": Workflow("Activate…", "Let this account sign in again", _account_step("activate")),
+    "unlock": Workflow("Unlock…", "Lift the server's lockout after failed sign-ins",
+                       _account_step("unlock")),
 }
 
 

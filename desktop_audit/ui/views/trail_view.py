@@ -82,9 +82,10 @@ class TrailView(QWidget):
         if problems:
             self._show(False, "The audit trail FAILS verification: " + "; ".join(problems))
         else:
-            chains = "1 device chain" if len(reports) == 1 else f"{len(reports)} device chains"
+            chains = "1 chain" if len(reports) == 1 else f"{len(reports)} chains"
+            notes = "".join(f"\nChain {r.chain}: {r.note}." for r in reports if r.note)
             self._show(True, f"✓ Audit trail verified: {events:,} events in {chains}; every hash "
-                             "matches, nothing removed or changed.")
+                             "and signature holds, nothing removed or changed." + notes)
 
     def _show(self, ok: bool, text: str) -> None:
         self.ok = ok

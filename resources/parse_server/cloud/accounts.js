@@ -2,13 +2,15 @@
 // Accounts: who may change a user, saveUsers from an admin's sync, the first online login.
 
 const crypto = require('crypto');
-const { argon2Verify } = require('hash-wasm');
 
 const {
   ROLES, SITE_SCOPED, PROTECTED_USER_FIELDS, SECRET_USER_FIELDS, TOMBSTONE, LOG_TYPE_CLASS, E,
   denied, invalid, pointerId, actorOf, isAdmin, requireRole, requireSite, changed, blank, asDate,
   fetchMaster, sitePointers, escapeRegex,
 } = require('./common');
+
+const lockout = require('./lockout');
+const argon2 = require('./argon2_pool');
 
 // ---------------------------------------------------------------- users
 
@@ -22,28 +24,42 @@ Parse.Cloud.beforeSave(Parse.User, async req => {
     req.object.setACL(acl);
   }
   if (req.master) return;
-  if (isNew && !req.user) {
-    throw denied('accounts are created by an administrator');
-  }
-  const actor = await actorOf(req);
-  if (isAdmin(actor)) {
-    if (changed(req, 'passwordVerifier')) throw denied('passwordVerifier is set by the server only');
-    if (changed(req, 'role') && req.object.get('role') !== undefined &&
-        !ROLES.includes(req.object.get('role'))) {
-      throw invalid('role', `must be one of ${ROLES.join(', ')}`);
-    }
-    return;
-  }
   if (isNew) throw denied('accounts are created by an administrator');
+  await actorOf(req);
+  // Username, role, sites, active, ACL, tombstone: the master key's (an administrator's
+  // sync, through saveUsers), for every session, an administrator's included.
   for (const f of PROTECTED_USER_FIELDS) {
-    if (changed(req, f)) throw denied(`${f} can be changed by an administrator only`);
+    if (changed(req, f)) throw denied(`${f} is changed by an administrator's sync only`);
   }
+});
+
+// A deactivated (or deleted) account loses its sessions as soon as that reaches the
+// server (the administrator's next sync); it cannot sign in again (lockout.js, firstLogin
+// and beforeLogin below).
+Parse.Cloud.afterSave(Parse.User, async req => {
+  const user = req.object;
+  require('./livequery').forgetUser(user.id); // its subscriptions judge it as it is now
+  if (user.get('active') !== false && !user.get(TOMBSTONE)) return;
+  const sessions = await new Parse.Query(Parse.Session).equalTo('user', user).limit(1000)
+    .find({ useMasterKey: true });
+  if (sessions.length) await Parse.Object.destroyAll(sessions, { useMasterKey: true });
+});
+
+Parse.Cloud.beforeLogin(req => {
+  const user = req.object;
+  if (user.get('active') === false || user.get(TOMBSTONE)) throw lockout.wrong();
 });
 
 Parse.Cloud.beforeDelete(Parse.User, async req => {
   if (req.master) return;
   const actor = await actorOf(req);
   if (!isAdmin(actor)) throw denied('only an administrator deletes accounts');
+});
+
+// Colleagues see each other; a deactivated account sees nobody (actorOf refuses it).
+Parse.Cloud.beforeFind(Parse.User, async req => {
+  if (req.master) return;
+  await actorOf(req);
 });
 
 Parse.Cloud.afterFind(Parse.User, req => {
@@ -123,81 +139,63 @@ async function saveOneUser(actor, data) {
   };
 }
 
-// First online login of an account made on a laptop: check the password
-// against the argon2id verifier, then make it the server password. Only while
-// the account has no server password of its own (the verifier is still there);
-// every failure looks like a wrong password; checks run one at a time and a
-// username is locked for a while after repeated failures.
-const firstLoginFailures = new Map(); // username -> {count, until}
-const FIRST_LOGIN_MAX_FAILURES = 5;
-const FIRST_LOGIN_LOCK_MS = 15 * 60 * 1000;
-let verifyQueue = Promise.resolve();
-let dummyVerifier = null;
+// Administrators lift the lockout of usernames (`desktop-audit user unlock NAME`; the
+// administrator's sync calls this with the users unlocked on the laptop).
+Parse.Cloud.define('unlockUsers', async req => {
+  const actor = await actorOf(req);
+  if (!isAdmin(actor)) throw denied('only an administrator unlocks accounts');
+  const ids = req.params && req.params.users;
+  if (!Array.isArray(ids) || ids.length > 100 || !ids.every(i => typeof i === 'string')) {
+    throw invalid('users', 'an array of at most 100 objectIds is required');
+  }
+  const results = [];
+  for (const id of ids) {
+    const user = await fetchMaster(Parse.User, id);
+    if (!user) {
+      results.push({ error: { code: E.OBJECT_NOT_FOUND, error: `no user ${id}` } });
+      continue;
+    }
+    await lockout.unlock(user.get('username'));
+    results.push({ success: { objectId: id } });
+  }
+  return results;
+});
 
-function serially(fn) {
-  const run = verifyQueue.then(fn, fn);
-  verifyQueue = run.catch(() => undefined);
-  return run;
-}
+// First online login of an account made on a laptop: check the password against the
+// argon2id verifier, then make it the server password. Only while the account has no
+// server password of its own (the verifier is still there). Every failure, a locked
+// username and an unknown one get the same answer as a wrong password; failures count
+// towards the per-username lockout like failures at /login. The check runs in a worker
+// thread, in turn per client address and username (argon2_pool.js).
+const MAX_NAME = 254;
+const MAX_PASSWORD = 1024;
 
 Parse.Cloud.define('firstLogin', async req => {
   const { username, password } = req.params || {};
-  const wrong = () => new E(E.OBJECT_NOT_FOUND, 'Invalid username/password.');
   if (typeof username !== 'string' || typeof password !== 'string' || !username || !password ||
-      password.length > 1024) {
-    throw wrong();
+      username.length > MAX_NAME || password.length > MAX_PASSWORD) {
+    throw lockout.wrong();
   }
-  const now = Date.now();
-  const lock = firstLoginFailures.get(username);
-  if (lock && lock.until > now) throw wrong();
+  const attempt = await lockout.begin(username);
+  if (attempt.locked) throw lockout.wrong();
   const user = await new Parse.Query(Parse.User)
     .equalTo('username', username)
     .first({ useMasterKey: true });
   const verifier = user && user.get('passwordVerifier');
   const usable = user && typeof verifier === 'string' && verifier.startsWith('$argon2') &&
     user.get('active') !== false && !user.get(TOMBSTONE);
-  const ok = await serially(async () => {
-    try {
-      if (!usable) {
-        // Same work as a real check, so a missing account is not told apart by timing.
-        if (dummyVerifier) await argon2Verify({ password, hash: dummyVerifier }).catch(() => false);
-        return false;
-      }
-      return await argon2Verify({ password, hash: verifier });
-    } catch {
-      return false;
-    }
-  });
-  if (!ok) {
-    const prev = firstLoginFailures.get(username);
-    const count = (prev && prev.until <= now ? 0 : (prev ? prev.count : 0)) + 1;
-    firstLoginFailures.set(username, {
-      count,
-      until: count >= FIRST_LOGIN_MAX_FAILURES ? now + FIRST_LOGIN_LOCK_MS : 0,
-    });
-    throw wrong();
+  let ok;
+  try {
+    ok = await argon2.verify({ address: req.ip, username: attempt.key, password,
+      hash: usable ? verifier : null });
+  } catch (err) {
+    await lockout.discard(attempt); // refused before any check: not a failure
+    throw lockout.wrong();
   }
-  firstLoginFailures.delete(username);
+  if (!ok) throw lockout.wrong();
+  await lockout.succeed(attempt);
   user.setPassword(password);
   user.unset('passwordVerifier');
   await user.save(null, { useMasterKey: true });
   return { ok: true };
 });
-
-(async () => {
-  try {
-    const { argon2id } = require('hash-wasm');
-    dummyVerifier = await argon2id({
-      password: crypto.randomBytes(16).toString('hex'),
-      salt: crypto.randomBytes(16),
-      parallelism: 4,
-      iterations: 3,
-      memorySize: 65536,
-      hashLength: 32,
-      outputType: 'encoded',
-    });
-  } catch {
-    dummyVerifier = null;
-  }
-})();
-

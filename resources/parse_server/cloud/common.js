@@ -10,7 +10,10 @@ const SITE_SCOPED = [
   'AuditFinding',
   'Evidence',
 ];
-const PROTECTED_USER_FIELDS = ['role', 'sites', 'active', 'passwordVerifier'];
+// What no session changes on an account, not even its own or an administrator's: the
+// master key sets them (an administrator's sync, through saveUsers).
+const PROTECTED_USER_FIELDS = ['username', 'role', 'sites', 'active', 'passwordVerifier', 'ACL',
+  'deletedAt', 'authData', 'emailVerified'];
 const SECRET_USER_FIELDS = ['passwordVerifier'];
 const TOMBSTONE = 'deletedAt';
 const LOG_TYPE_CLASS = {
@@ -96,6 +99,12 @@ function sitePointers(ids) {
   return (ids || []).map(id => ({ __type: 'Pointer', className: 'AuditSite', objectId: pointerId(id) }));
 }
 
+// An objectId for an object the server makes itself (the server takes client ids only).
+function newObjectId() {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from(require('crypto').randomBytes(10), b => alphabet[b % 62]).join('');
+}
+
 function escapeRegex(text) {
   return String(text).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -103,5 +112,5 @@ function escapeRegex(text) {
 module.exports = {
   ROLES, SITE_SCOPED, PROTECTED_USER_FIELDS, SECRET_USER_FIELDS, TOMBSTONE, LOG_TYPE_CLASS, E,
   denied, invalid, pointerId, actorOf, isAdmin, requireRole, requireSite, changed, blank, asDate,
-  fetchMaster, sitePointers, escapeRegex,
+  fetchMaster, sitePointers, escapeRegex, newObjectId,
 };

@@ -9,7 +9,10 @@
 
 Parse.allowCustomObjectId = true;
 
-require('./trail');
 require('./accounts');
 require('./records');
 require('./livequery');
+require('./files');
+require('./system');
+// Last: the trail module registers the trail's own read scope.
+require('./trail');

@@ -1,4 +1,4 @@
--- Schema version 5: the lists' search index (an FTS5 trigram table per listed class, the
+-- Schema version 7: the lists' search index (an FTS5 trigram table per listed class, the
 -- triggers that note changed rows, the table of rows waiting for the index). It is built
 -- from the record types' declaration by store/search_index.py, which rebuilds it whenever
 -- that declaration changes; this step marks the version that has it.
