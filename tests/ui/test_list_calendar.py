@@ -69,6 +69,7 @@ def test_due_today_at_the_site_is_not_overdue_and_due_yesterday_is(
 
         dashboard = Dashboard(world.db, world.admin)
         qtbot.addWidget(dashboard)
+        qtbot.waitUntil(lambda: dashboard.ready)
         assert dashboard.cards[LEGAL.name].note.text() == f"{len(late)} overdue"
 
 

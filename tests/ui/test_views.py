@@ -193,6 +193,7 @@ def test_dashboard_counts_and_clicks_through(qtbot: QtBot, world: World) -> None
     add_legal(world, code="LATE", due_in=-1)
     win = window(qtbot, world, "manager")
     dash = win.views["dashboard"]
+    qtbot.waitUntil(lambda: dash.ready)  # read off the GUI thread
     assert dash.cards["AspectImpactLog"].number.text() == "2"
     assert "1 significant" in dash.cards["AspectImpactLog"].note.text()
     assert dash.open_by_severity["major_nc"] == 1
@@ -302,6 +303,7 @@ def test_a_bar_of_the_severity_chart_opens_those_findings(qtbot: QtBot, world: W
     add_finding(world, severity="major_nc", text="Major one")
     win = window(qtbot, world, "manager")
     dash = win.views["dashboard"]
+    qtbot.waitUntil(lambda: dash.ready)
     series = dash.severity_chart.chart().series()[0]
     order = list(reversed(("major_nc", "minor_nc", "observation", "opportunity")))
     series.clicked.emit(order.index("major_nc"), series.barSets()[0])

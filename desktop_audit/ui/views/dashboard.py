@@ -5,6 +5,7 @@ through to the filtered list (or the record)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCharts import (
@@ -52,6 +53,7 @@ from desktop_audit.schema import (
 from desktop_audit.store import listing, rows
 from desktop_audit.store.listing import ListQuery
 from desktop_audit.ui import format as fmt
+from desktop_audit.ui.runner import Op, runner_for
 
 SEVERITY_COLOURS = {"major_nc": "#c0392b", "minor_nc": "#e67e22", "observation": "#2e86c1",
                     "opportunity": "#27ae60"}
@@ -96,6 +98,45 @@ LISTS: tuple[tuple[str, str, str, str, str, tuple[str, ...],
      ("severity", "description", "dueDate", "site"), _finding_line),
 )
 SHOWN = 200  # rows a list of the dashboard shows
+
+
+@dataclass
+class DashboardData:
+    """What the dashboard shows, read in one go off the GUI thread."""
+
+    zones: dict[str, str | None]
+    cards: dict[str, tuple[int, int]]
+    open_by_severity: dict[str, int]
+    compliance: dict[str, int]
+    heat: dict[tuple[Any, ...], int]
+    threshold: int
+    lists: dict[str, list[tuple[str, str]]]
+
+
+def gather(db: Any, actor: Actor, site: str | None) -> DashboardData:
+    """Every number, chart value and list line of the dashboard for *site* (None: all the
+    actor's sites).  Each count is the count of the list a click opens."""
+    zones = listing.site_zones(db)  # today at each site, read once
+    visible = None if actor.is_admin else services.visible_site_ids(db, actor)
+
+    def query(class_name: str, quick: str | None = None, sort: str = "") -> ListQuery:
+        return ListQuery(BY_NAME[class_name], visible_sites=visible, site=site, quick=quick,
+                         sort=sort, zones=zones)
+
+    cards = {key: (listing.count(db, query(key, main)), listing.count(db, query(key, note)))
+             for key, main, note, _words in CARDS}
+    by_sev = listing.grouped(db, query(FINDING.name, "open"), ["severity"])
+    by_status = listing.grouped(db, query(LEGAL.name), ["complianceStatus"])
+    heat = listing.grouped(db, query(ASPECT.name), ["likelihood", "severity"])
+    threshold = site_threshold(rows.load(db, SITE, site) if site else None)
+    names = fmt.Names(db)
+    lists = {}
+    for key, _title, cls, quick, sort, columns, line in LISTS:
+        found = listing.fetch(db, query(cls, quick, sort), columns, SHOWN)
+        lists[key] = [(line(r, names), r["objectId"]) for r in found]
+    return DashboardData(zones, cards, {s: by_sev.get((s,), 0) for s in SEVERITIES},
+                         {s: by_status.get((s,), 0) for s in COMPLIANCE_STATUSES}, heat,
+                         threshold, lists)
 
 
 def heat_colour(risk: int, threshold: int) -> QColor:
@@ -148,12 +189,19 @@ class Card(QFrame):
 class Dashboard(QWidget):
     navigate = Signal(str, dict)  # class name, {site, quick, equals}
     open_record = Signal(str, str)
+    loaded = Signal()  # the numbers of a refresh are shown
 
     def __init__(self, db: Any, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.db = db
         self.actor = actor
         self.zones: dict[str, str | None] = {}
+        self._generation = 0
+        self.ready = False  # the numbers of the latest refresh are shown
+        self.op: Op | None = None
+        self.open_by_severity: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
+        self.compliance: dict[str, int] = dict.fromkeys(COMPLIANCE_STATUSES, 0)
+        self.heat_counts: dict[tuple[Any, ...], int] = {}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         scroll = QScrollArea()
@@ -245,27 +293,35 @@ class Dashboard(QWidget):
         self.refresh()
 
     # ------------------------------------------------------------------ data
-    def _query(self, class_name: str, quick: str | None = None, sort: str = "") -> ListQuery:
-        """The list a count (or a click) stands for: the chosen site, or the actor's sites."""
-        visible = None if self.actor.is_admin else services.visible_site_ids(self.db, self.actor)
-        return ListQuery(BY_NAME[class_name], visible_sites=visible, site=self.site.currentData(),
-                         quick=quick, sort=sort, zones=self.zones)
-
-    def _count(self, class_name: str, quick: str | None = None) -> int:
-        return listing.count(self.db, self._query(class_name, quick))
-
     def refresh(self) -> None:
-        self.zones = listing.site_zones(self.db)  # today at each site, read once per refresh
-        for key, main, note, words in CARDS:
-            self.cards[key].set_numbers(self._count(key, main), words.format(self._count(key, note)))
-        by_sev = listing.grouped(self.db, self._query(FINDING.name, "open"), ["severity"])
-        self.open_by_severity = {s: by_sev.get((s,), 0) for s in SEVERITIES}
+        """Read the numbers on the reader pool (on 200,000 rows they take a while) and show
+        them when they arrive; a refresh asked for meanwhile wins over an older one."""
+        self._generation += 1
+        generation = self._generation
+        db, actor, site = self.db, self.actor, self.site.currentData()
+        self.ready = False
+        self.setCursor(Qt.CursorShape.BusyCursor)
+        op = runner_for(db).read(lambda _c: gather(db, actor, site), title="reading the dashboard",
+                                 parent=self)
+        op.succeeded.connect(lambda data: self._show(generation, data))
+        op.ended.connect(self.unsetCursor)
+        self.op = op
+
+    def _show(self, generation: int, data: DashboardData) -> None:
+        if generation != self._generation:
+            return
+        self.zones = data.zones
+        for key, _main, _note, words in CARDS:
+            main, note = data.cards[key]
+            self.cards[key].set_numbers(main, words.format(note))
+        self.open_by_severity = data.open_by_severity
         self._severity_chart()
-        by_status = listing.grouped(self.db, self._query(LEGAL.name), ["complianceStatus"])
-        self.compliance = {s: by_status.get((s,), 0) for s in COMPLIANCE_STATUSES}
+        self.compliance = data.compliance
         self._legal_chart()
-        self._heatmap()
-        self._lists()
+        self._heatmap(data.heat, data.threshold)
+        self._lists(data.lists)
+        self.ready = True
+        self.loaded.emit()
 
     def _severity_chart(self) -> None:
         chart = QChart()
@@ -322,10 +378,7 @@ class Dashboard(QWidget):
         if old is not None:
             old.deleteLater()
 
-    def _heatmap(self) -> None:
-        counts = listing.grouped(self.db, self._query(ASPECT.name), ["likelihood", "severity"])
-        site = self.site.currentData()
-        threshold = site_threshold(rows.load(self.db, SITE, site) if site else None)
+    def _heatmap(self, counts: dict[tuple[Any, ...], int], threshold: int) -> None:
         self.heat_counts = counts
         for row in range(5):
             likelihood = 5 - row
@@ -339,15 +392,14 @@ class Dashboard(QWidget):
                                 f"{likelihood * severity}: {n} aspects")
                 self.heat.setItem(row, col, item)
 
-    def _lists(self) -> None:
-        names = fmt.Names(self.db)
-        for key, _title, cls, quick, sort, columns, line in LISTS:
+    def _lists(self, found_lists: dict[str, list[tuple[str, str]]]) -> None:
+        for key, *_rest in LISTS:
             head, lw = self.lists[key]
-            found = listing.fetch(self.db, self._query(cls, quick, sort), columns, SHOWN)
+            found = found_lists[key]
             lw.clear()
-            for r in found:
-                item = QListWidgetItem(line(r, names))
-                item.setData(Qt.ItemDataRole.UserRole, r["objectId"])
+            for text, object_id in found:
+                item = QListWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, object_id)
                 lw.addItem(item)
             if not found:
                 empty = QListWidgetItem("Nothing here.")
