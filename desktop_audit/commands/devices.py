@@ -62,7 +62,7 @@ def device_list(ctx: Any) -> int:
     db = ctx.open_db()
     if ctx.args.server:
         _online(ctx, db, actor, lambda _client, _call: None)  # every key the server knows
-    names = {r[0]: r[1] for r in db.execute('SELECT "objectId", "username" FROM "user"')}
+    names = keyring.usernames(db)
     here = db.device_id
     print(f"{'key id':<32}  {'user':<14} {'device':<16}  {'registered':<24}  {'revoked':<24}")
     for k in keyring.keys(db):

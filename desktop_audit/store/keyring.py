@@ -179,3 +179,8 @@ def release_held(db: Database, ids: Iterable[str]) -> None:
 
 def held_count(db: Database) -> int:
     return int(db.handle.execute_sql('SELECT COUNT(*) FROM trail_inbox').fetchone()[0])
+
+
+def usernames(db: Database) -> dict[str, str]:
+    """objectId -> username of every user this laptop holds (to name a key's user)."""
+    return {r[0]: r[1] for r in db.execute('SELECT "objectId", "username" FROM "user"')}

@@ -33,14 +33,16 @@ from typing import Any
 from hypothesis import strategies as st
 
 from desktop_audit import clock, records, services
+from desktop_audit.domain import keys
 from desktop_audit.domain.actor import Actor
 from desktop_audit.errors import AuditError
 from desktop_audit.schema import BY_NAME
 from desktop_audit.services.unit_of_work import UnitOfWork, empty_record
-from desktop_audit.store import rows
+from desktop_audit.store import rows, sync_state
 from desktop_audit.store.db import new_object_id
-from desktop_audit.sync import wire
-from tests.sync.conftest import Laptop, Server, Team, add_aspect, add_kit
+from desktop_audit.sync import trail_sync, wire
+from desktop_audit.sync.engine import SyncEngine
+from tests.sync.conftest import PASSWORD, Laptop, Server, Team, add_aspect, add_kit
 from tests.sync.rest_tools import Answer, Rest
 
 LOG = os.environ.get("DESKTOP_AUDIT_DIFF_LOG")  # a file: every case and both answers
@@ -285,14 +287,24 @@ class Differential:
         self.seen_trail = self._trail_size()
         self.master = Rest(server, master=True)
         self.rest = {u: Rest(server, username=self.username(u)) for u in USERS}
+        # Everyone signs in on this laptop (their key here, unsealed with their password) and
+        # registers it with their own session, as their first sync would.
+        self.signers = {}
+        with self.db.atomic():
+            for u in USERS:
+                self.signers[u] = keys.sign_in(self.db, self.user_ids[u], PASSWORD)
+        for u in USERS:
+            trail_sync.register_keys(self.db, self.rest[u].client, self.actor(u),
+                                     lambda f: f())
 
     @staticmethod
     def username(role: str) -> str:
         return {"field_staff": "fieldstaff"}.get(role, role)
 
     def actor(self, user: str) -> Actor:
+        signers = getattr(self, "signers", {})
         return services.users.refresh_actor(self.db, Actor(id=self.user_ids[user], username="",
-                                                           role=""))
+                                                           role="", signer=signers.get(user)))
 
     def _trail_size(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM audit_trail_event").fetchone()[0])
@@ -494,23 +506,13 @@ class Differential:
         return rest.update(case.class_name, target, body)
 
     def push_journal(self) -> None:
-        """The laptop's new close / reopen / approve events, to the server first (as the
-        sync pushes the trail before the records)."""
-        cur = self.db.execute(
-            'SELECT "objectId", "deviceId", "seq", "at", "actor", "actorName", "action", '
-            '"recordClass", "recordId", "siteId", "changes", "prevHash", "hash" '
-            'FROM audit_trail_event ORDER BY rowid LIMIT -1 OFFSET ?', (self.seen_trail,))
-        cols = [d[0] for d in cur.description]
-        for row in cur.fetchall():
-            ev = dict(zip(cols, row, strict=True))
-            self.seen_trail += 1
-            if ev["action"] not in ("close", "reopen", "approve"):
-                continue
-            ev["at"] = {"__type": "Date", "iso": ev["at"]}
-            ev["changes"] = json.loads(ev["changes"]) if ev["changes"] else {}
-            body = {k: v for k, v in ev.items() if v is not None}
-            answer = self.master.create("AuditTrailEvent", body)
-            assert answer.ok, answer
+        """The laptop's new trail events, to the server first (as the sync pushes the trail
+        before the records), through appendTrail like any sync."""
+        engine = SyncEngine(self.db, self.rest["admin"].client, actor=self.actor("admin"))
+        engine.push_trail()
+        assert not engine.report.anchor_problems, engine.report.anchor_problems
+        assert sync_state.queued(self.db, "AuditTrailEvent") == [], "trail not pushed"
+        self.seen_trail = self._trail_size()
 
     # ------------------------------------------------------------ one case
 

@@ -189,22 +189,7 @@ def test_a_file_pointer_without_its_url_does_not_stop_the_server(world: World) -
     assert all(ev["file"]["url"] for ev in world.server.all("Evidence"))
 
 
-def _file_checks_enforced(world: World) -> bool:
-    """The Evidence file checks run in the records' beforeSave (files.checkEvidenceFile)."""
-    raw = world.raw
-    data = jpeg(55)
-    probe = _evidence(world, world.site_a, "0" * 32 + "_nothing.jpg", data)
-    a = raw.send("POST", "/classes/Evidence", probe, token=world.token("admin"))
-    if a.ok:
-        raw.send("DELETE", f"/classes/Evidence/{a.body['objectId']}", master=True)
-        return False
-    return True
-
-
 def test_an_evidence_points_only_at_a_true_file_of_its_site(world: World) -> None:
-    if not _file_checks_enforced(world):
-        pytest.skip("Evidence file checks run once the records' beforeSave calls "
-                    "files.checkEvidenceFile")
     raw = world.raw
     admin, coordinator = world.token("admin"), world.token("coordinator")
     photo = jpeg(21)

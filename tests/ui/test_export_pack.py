@@ -45,7 +45,7 @@ def test_cancel_leaves_no_file(qtbot: QtBot, world: World, tmp_path: Path) -> No
     assert task is not None
     task.cancel()
     earlier.set()
-    qtbot.waitUntil(lambda: not task.running, timeout=60_000)
+    qtbot.waitUntil(lambda: task.delivered, timeout=60_000)
     assert "cancelled" in dlg.stage.text().lower()
     assert not out.exists()
 

@@ -22,7 +22,7 @@ import pytest
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
-from desktop_audit import config, services
+from desktop_audit import config, records, services
 from desktop_audit.domain.actor import Actor
 from desktop_audit.errors import AuditError, ValidationError
 from desktop_audit.schema import BY_NAME, TRAIL
@@ -332,6 +332,18 @@ def check(qtbot: QtBot, w: World, cls: str, role: str, case: Case) -> None:
         ui = (allowed, why)
     else:
         assert oid is not None
+        rt = records.of(cls)
+        scoped = rt.site_column is not None and not rt.siteless_rows  # as the unit of work
+        if scoped and not actor.is_admin and \
+                not actor.sees_site(rt.site_of(rows.load(w.db, rt.cdef, oid))):
+            # A record of a site the actor is not assigned to is, to them, not there: the list
+            # does not show it and the service answers as for a missing one (as the server).
+            view = ListView(w.db, actor, BY_NAME[cls])
+            qtbot.addWidget(view)
+            assert oid not in {view.model.object_id(r) for r in range(view.model.rowCount())}
+            service = service_answer(lambda: case.call(w, actor, oid, values))
+            assert service == (False, f"no {rt.label.lower()} with id {oid!r}"), service
+            return
         ui = ui_answer(qtbot, w, actor, cls, case.action, oid)
     service = service_answer(lambda: case.call(w, actor, oid, values))
     agree(ui, service, f"{role} {case.name} ({cls})")

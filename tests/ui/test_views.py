@@ -226,7 +226,7 @@ def test_import_and_export_run_in_the_background(qtbot: QtBot, world: World,
     view = listing(qtbot, world, "AuditFinding", role="coordinator")
     out = tmp_path / "findings.csv"
     task = view.start_export(out, show_progress=False)
-    qtbot.waitUntil(lambda: not task.running, timeout=10_000)
+    qtbot.waitUntil(lambda: task.delivered, timeout=10_000)
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [r["description"] for r in rows] == ["Already here"]
     assert rows[0]["site"] == "PLT-01"
@@ -237,7 +237,7 @@ def test_import_and_export_run_in_the_background(qtbot: QtBot, world: World,
         for n in range(3):
             writer.writerow(["PLT-01", "general", "observation", f"Imported {n}", "Look"])
     task = view.start_import(new, show_progress=False)
-    qtbot.waitUntil(lambda: not task.running, timeout=10_000)
+    qtbot.waitUntil(lambda: task.delivered, timeout=10_000)
     assert "3 created" in view.footer.text()
     assert view.model.rowCount() == 4
 
@@ -269,7 +269,7 @@ def test_a_failed_import_says_which_row_and_field(qtbot: QtBot, world: World,
     bad.write_text("site,logType,severity,description,correctiveAction\n"
                    "PLT-01,general,catastrophic,Oops,Fix\n", encoding="utf-8")
     task = view.start_import(bad, show_progress=False)
-    qtbot.waitUntil(lambda: not task.running, timeout=10_000)
+    qtbot.waitUntil(lambda: task.delivered, timeout=10_000)  # its failure reached the view
     assert "row 2" in view.footer.text() and "severity" in view.footer.text()
     assert view.model.rowCount() == 0
 

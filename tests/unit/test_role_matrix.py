@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from desktop_audit import records, services
-from desktop_audit.errors import PermissionDenied
+from desktop_audit.errors import NotFound, PermissionDenied
 from desktop_audit.schema import BY_NAME, FINDING
 from desktop_audit.store import rows
 from tests.conftest import World
@@ -130,12 +130,19 @@ ACTIONS: dict[str, tuple[Action, set[str]]] = {
 }
 
 
+UNSEEN = {"edit another's site"}  # the record itself is on site B
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_role_matrix(world: World, action: str, role: str) -> None:
     run, allowed = ACTIONS[action]
     if role in allowed:
         run(world, role)
+    elif action in UNSEEN and not world.actor(role).sees_site(world.site_b):
+        # A site they are not assigned to is, to them, not there (as on the server).
+        with pytest.raises(NotFound):
+            run(world, role)
     else:
         with pytest.raises(PermissionDenied):
             run(world, role)

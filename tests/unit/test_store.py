@@ -111,30 +111,31 @@ def test_the_trail_table_refuses_updates_and_deletes(db_path: Path) -> None:
 
 
 def test_upgrade_gives_approved_reviews_their_journaled_approver(db_path: Path) -> None:
-    from desktop_audit import services
+    from desktop_audit.domain import auth
     from desktop_audit.schema import REVIEW
-    from desktop_audit.store import rows
+    from desktop_audit.store import migrations, rows
 
-    db = open_database(db_path)
-    admin = services.bootstrap_admin(db, username="admin", email="a@example.com",
-                                     password="correct-horse-9")
-    site = services.create_site(db, admin, siteCode="S-1", siteName="S", region="R",
-                                siteOwner=admin.id)
-    rv = services.plan_review(db, admin, site=site, auditDate="2026-01-01",
-                              reviewStatus="completed", leadAuditor=admin.id)
-    # As a version 4 database held it: approved, without approvedBy / approvedAt.
-    db.execute('UPDATE "audit_review" SET "reviewStatus" = \'approved\', "approvedBy" = NULL, '
-               '"approvedAt" = NULL')
+    # A version 4 database: an approved review, its approval in the trail, no approvedBy.
+    db = open_database(db_path, migrate=False)
+    migrations.migrate(db, target=4)
+    now = "'2026-01-01T00:00:00.000Z'"
+    db.execute(f'INSERT INTO "user" ("objectId","createdAt","updatedAt","username","email",'
+               f'"role","active","passwordVerifier") VALUES (\'u000000001\',{now},{now},'
+               f"'admin','a@example.com','admin',1,?)", (auth.hash_password("pw-long-enough"),))
+    db.execute(f'INSERT INTO "audit_site" ("objectId","createdAt","updatedAt","siteCode",'
+               f'"siteName","region","siteOwner") VALUES (\'s000000001\',{now},{now},'
+               "'S-1','S','R','u000000001')")
+    db.execute(f'INSERT INTO "audit_review" ("objectId","createdAt","updatedAt","site",'
+               f'"auditDate","reviewStatus","leadAuditor") VALUES (\'r000000001\',{now},'
+               f"{now},'s000000001','2026-01-01','approved','u000000001')")
     db.execute("""INSERT INTO "audit_trail_event" ("objectId", "createdAt", "updatedAt",
         "deviceId", "seq", "at", "actor", "action", "recordClass", "recordId", "prevHash",
         "hash") VALUES ('ev00000001', '2026-02-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z',
-        'legacy', 999, '2026-02-01T09:00:00.000Z', ?, 'approve', 'AuditReview', ?, 'x', 'y')""",
-               (admin.id, rv))
-    db.execute('ALTER TABLE "audit_review" DROP COLUMN "approvedBy"')
-    db.execute('ALTER TABLE "audit_review" DROP COLUMN "approvedAt"')
-    db.set_meta("schema_version", "4")
+        'legacy', 1, '2026-02-01T09:00:00.000Z', 'u000000001', 'approve', 'AuditReview',
+        'r000000001', 'x', 'y')""")
     db.close()
     db = open_database(db_path)
-    rec = rows.load(db, REVIEW, rv)
-    assert (rec["approvedBy"], rec["approvedAt"]) == (admin.id, "2026-02-01T09:00:00.000Z")
+    rec = rows.load(db, REVIEW, "r000000001")
+    assert rec is not None
+    assert (rec["approvedBy"], rec["approvedAt"]) == ("u000000001", "2026-02-01T09:00:00.000Z")
     db.close()

@@ -14,6 +14,7 @@ const {
 } = require('./common');
 const { DERIVE, CHECK, CONDITION, AUTHOR, KEEP, blank, words } = require('./rulefns');
 const { todayAt } = require('./calendar');
+const { checkEvidenceFile } = require('./files');
 
 const RULEBOOK_CLASS = 'RuleBook';
 const RULEBOOK_ID = 'current';
@@ -588,6 +589,8 @@ async function judgeSave(className, req) {
     if (!after[decl.siteField]) throw invalid(decl.siteField, 'is required');
     requireSite(actor, decl, after[decl.siteField]);
   }
+  // ---- the file a record points at (the rulebook's `files`): a true stored file of its site
+  if (book.files && book.files[decl.name]) await checkEvidenceFile(req, actor);
 
   // ---- what changes
   const changed = new Set();
