@@ -30,7 +30,7 @@ def test_status_bar_counts_changes_waiting_and_says_offline(qtbot: QtBot, world:
     before = pending()
     add_finding(world, text="Another one")  # one record more (its trail event is not counted)
     win.update_sync_status()
-    qtbot.waitUntil(lambda: pending() == before + 1, timeout=10_000)
+    qtbot.waitUntil(lambda: pending() == before + 1, timeout=60_000)
 
 
 def test_a_server_that_does_not_answer_is_reported_and_nothing_is_lost(qtbot: QtBot,

@@ -11,7 +11,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from desktop_audit import services
+from desktop_audit import clock, services
 from desktop_audit.schema import BY_NAME
 from desktop_audit.ui.dialogs.login import FirstRunDialog, LoginDialog
 from desktop_audit.ui.dialogs.record_form import RecordDialog
@@ -43,13 +43,16 @@ def test_login_refuses_a_wrong_password_and_accepts_the_right_one(qtbot: QtBot,
     qtbot.addWidget(dlg)
     qtbot.keyClicks(dlg.username, "auditor")
     qtbot.keyClicks(dlg.password, "wrong-password")
-    dlg.sign_in.click()
-    finish(qtbot, dlg.op)
-    assert dlg.actor is None
-    assert "wrong username or password" in dlg.error.text()
-    dlg.password.setText(PASSWORD)
-    dlg.sign_in.click()
-    finish(qtbot, dlg.op)
+    # One instant for both attempts: the second comes before the 1 s wait has passed, however
+    # long the machine takes over the first.
+    with clock.frozen("2026-06-01T10:00:00Z"):
+        dlg.sign_in.click()
+        finish(qtbot, dlg.op)
+        assert dlg.actor is None
+        assert "wrong username or password" in dlg.error.text()
+        dlg.password.setText(PASSWORD)
+        dlg.sign_in.click()
+        finish(qtbot, dlg.op)
     assert "too many failed logins" in dlg.error.text()  # the growing delay holds in the UI too
 
 
