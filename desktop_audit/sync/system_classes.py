@@ -77,9 +77,10 @@ def _ensure(client: ParseClient, name: str, fields: dict[str, Any], indexes: dic
                 "className": name, "fields": missing, "classLevelPermissions": clp,
             }, master=True)
             log(f"server-setup: class {name} closed to clients")
-    if indexes:
-        current = client.request("GET", f"/schemas/{name}", master=True)
-    have_idx = current.get("indexes") or {}
+    if not indexes:
+        return
+    current = client.request("GET", f"/schemas/{name}", master=True)
+    have_idx = (current or {}).get("indexes") or {}
     new_idx = {k: v for k, v in indexes.items() if k not in have_idx}
     if new_idx:
         try:
