@@ -387,6 +387,8 @@ class RowReader:
                 continue  # system columns (closed, raisedBy, sha256 ...) are not imported
             self.columns.append((index, name, f, f.derived))
         self.names = tuple(name for _i, name, _f, derived in self.columns if not derived)
+        self.pointers: dict[str, dict[Any, Any]] = {
+            name: {} for _i, name, f, _d in self.columns if f.is_reference}
 
     def read(self, row: list[Any]) -> tuple[str | None, dict[str, Any]]:
         object_id = None
@@ -404,9 +406,16 @@ class RowReader:
             if is_derived:
                 derived.append((name, raw))
                 continue
-            if raw not in (None, "") and f.is_reference:
+            if raw is not None and raw != "" and name in self.pointers:
                 if f.kind == "pointer":
-                    raw = self.keys.resolve(f, str(raw))
+                    # The same key names the same record all through the file.
+                    memo = self.pointers[name]
+                    found = memo.get(raw)
+                    if found is None:
+                        found = self.keys.resolve(f, str(raw))
+                        if raw.__class__ is str and len(memo) < 4096:
+                            memo[raw] = found
+                    raw = found
                 else:
                     raw = [self.keys.resolve(f, part) for part in str(raw).split(";")
                            if part.strip()]
