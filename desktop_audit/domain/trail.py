@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from desktop_audit import clock
 from desktop_audit.domain import keys
@@ -83,8 +83,7 @@ def event_hash(event: dict[str, Any], prev_hash: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One thing to journal: who did what to which record, and what changed."""
 
     action: str
@@ -115,13 +114,29 @@ def append(db: Database, actor: Actor | None, entries: Sequence[Entry] | Entry, 
     name = actor.username if actor else actor_name
     key_id = signer.key_id
     groups: dict[str, list[Entry]] = {}
+    chains: dict[str | None, str] = {}
     for entry in entries:
-        groups.setdefault(chain_of(device, entry.site_id), []).append(entry)
+        site = entry.site_id
+        chain = chains.get(site)
+        if chain is None:
+            chain = chains[site] = chain_of(device, site)
+        groups.setdefault(chain, []).append(entry)
     rows: list[tuple[Any, ...]] = []
     heads: list[tuple[str, int, str]] = []
     ids: list[str] = []
     sha256 = hashlib.sha256
     start: str | None = None
+    # The head's JSON array written piece by piece: each element as _dumps writes it, joined
+    # by "," (the same text as _dumps of the whole list; a new objectId is [A-Za-z0-9] only).
+    words: dict[Any, str] = {}
+
+    def word(value: Any) -> str:
+        found = words.get(value)
+        if found is None:
+            found = words[value] = _dumps(value)
+        return found
+
+    who = _dumps([at, actor_id, name])[1:-1]
     for chain, group in groups.items():
         found = journal.head(db, chain)
         if found is None:
@@ -130,18 +145,19 @@ def append(db: Database, actor: Actor | None, entries: Sequence[Entry] | Entry, 
         else:
             seq, prev = found
         last = len(group) - 1
+        where = _dumps([chain, device])[1:-1]
         for i, entry in enumerate(group):
             seq += 1
             oid = new_object_id()
-            changes = _dumps(entry.changes or {})
-            head = _dumps([oid, chain, device, seq, at, actor_id, name, entry.action,
-                           entry.record_class, entry.record_id, entry.site_id, key_id])
+            action, record_class, record_id, site_id, diff = entry
+            changes = _dumps(diff) if diff else "{}"
+            head = (f'["{oid}",{where},{seq},{who},{word(action)},{word(record_class)},'
+                    f'{_dumps(record_id)},{word(site_id)},{word(key_id)}]')
             digest = sha256(f"{prev}\n{head}\n{changes}".encode()).hexdigest()
             signature = (signer.sign(keys.head_message(chain, seq, digest, actor_id, at, key_id))
                          if i == last else None)
-            rows.append((oid, chain, device, seq, at, actor_id, name, entry.action,
-                         entry.record_class, entry.record_id, entry.site_id, changes, key_id,
-                         prev, digest, signature, at, at))
+            rows.append((oid, chain, device, seq, at, actor_id, name, action, record_class,
+                         record_id, site_id, changes, key_id, prev, digest, signature, at, at))
             ids.append(oid)
             prev = digest
         heads.append((chain, seq, prev))

@@ -24,7 +24,7 @@ from desktop_audit.errors import AuditError, FileFormatError, ValidationError
 from desktop_audit.jobs import Control
 from desktop_audit.records.base import RecordType
 from desktop_audit.schema import BY_NAME, ClassDef, Field
-from desktop_audit.services import CREATE, UPDATE, common
+from desktop_audit.services import CREATE, PLAIN_CREATE, UPDATE, common, writing
 from desktop_audit.services.unit_of_work import UnitOfWork
 from desktop_audit.store import codec, rows
 
@@ -386,6 +386,9 @@ class RowReader:
             if f.system:
                 continue  # system columns (closed, raisedBy, sha256 ...) are not imported
             self.columns.append((index, name, f, f.derived))
+        self.names = tuple(name for _i, name, _f, derived in self.columns if not derived)
+        self.pointers: dict[str, dict[Any, Any]] = {
+            name: {} for _i, name, f, _d in self.columns if f.is_reference}
 
     def read(self, row: list[Any]) -> tuple[str | None, dict[str, Any]]:
         object_id = None
@@ -403,9 +406,16 @@ class RowReader:
             if is_derived:
                 derived.append((name, raw))
                 continue
-            if raw not in (None, "") and f.is_reference:
+            if raw is not None and raw != "" and name in self.pointers:
                 if f.kind == "pointer":
-                    raw = self.keys.resolve(f, str(raw))
+                    # The same key names the same record all through the file.
+                    memo = self.pointers[name]
+                    found = memo.get(raw)
+                    if found is None:
+                        found = self.keys.resolve(f, str(raw))
+                        if raw.__class__ is str and len(memo) < 4096:
+                            memo[raw] = found
+                    raw = found
                 else:
                     raw = [self.keys.resolve(f, part) for part in str(raw).split(";")
                            if part.strip()]
@@ -463,6 +473,7 @@ def _import_rows(db: Database, actor: Actor, rt: RecordType, table: Table,
     done = 0
     with db.atomic():
         u = UnitOfWork(db, actor, deferred=True)
+        creator = writing.Creator(u, rt, reader.names) if cdef.name in PLAIN_CREATE else None
         for number, row in table.rows:
             try:
                 object_id, values = reader.read(row)
@@ -478,7 +489,10 @@ def _import_rows(db: Database, actor: Actor, rt: RecordType, table: Table,
                         raise _missing_columns(missing)
                     if object_id is not None and (not object_id.isalnum() or len(object_id) != 10):
                         raise ValidationError("objectId", f"'{object_id}' is not a record id")
-                    _create_with_id(u, rt, values, object_id)
+                    if creator is not None:
+                        creator(values, object_id)
+                    else:
+                        _create_with_id(u, rt, values, object_id)
                     counts["created"] += 1
             except ValidationError as exc:
                 raise exc.at_row(number) from None
@@ -490,6 +504,8 @@ def _import_rows(db: Database, actor: Actor, rt: RecordType, table: Table,
             if done % CHUNK == 0:
                 control.check(stop)
                 u.flush()  # into the transaction: what is pending leaves memory
+                if creator is not None:
+                    creator.forget()
                 control.progress(done, max(done, table.estimate), "imported")
         control.check(stop)
         u.journal(trail.Entry("import", cdef.name, None, None, {

@@ -68,9 +68,14 @@ _EDITORS: dict[RecordType, Callable[..., None]] = {
 # The same, by class name.
 CREATE: dict[str, Callable[..., str]] = {rt.name: fn for rt, fn in _CREATORS.items()}
 UPDATE: dict[str, Callable[..., None]] = {rt.name: fn for rt, fn in _EDITORS.items()}
+# The classes whose create service is exactly ``writing.create`` (it changes no other
+# record): an import creates their records through a ``writing.Creator`` made once per file.
+PLAIN_CREATE: frozenset[str] = frozenset(
+    rt.name for rt in (ASPECTS, SPILL_KITS, LEGAL_ENTRIES, REVIEWS, FINDINGS))
 
 __all__ = [
-    "CREATE", "UPDATE", "UnitOfWork", "activate_user", "add_aspect", "add_evidence", "add_legal_entry",
+    "CREATE", "PLAIN_CREATE", "UPDATE", "UnitOfWork", "activate_user", "add_aspect", "add_evidence",
+    "add_legal_entry",
     "add_spill_kit_check", "approve_review", "assign_sites", "bootstrap_admin", "close_finding",
     "closing_blockers", "create_site", "create_user", "deactivate_user", "delete_record", "get_visible",
     "plan_review", "raise_finding", "record_legal_evaluation", "reopen_finding",

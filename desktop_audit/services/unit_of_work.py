@@ -49,8 +49,16 @@ class Change:
 
     @property
     def changes(self) -> dict[str, Any]:
-        names = [f.name for f in self.cdef.fields]
-        out: dict[str, Any] = trail.diff(self.old, self.new, names)
+        names = _field_names(self.cdef)
+        if self.old is None:  # trail.diff of a new record: every field given a value
+            new = self.new
+            out: dict[str, Any] = {}
+            for name in names:
+                after = new.get(name)
+                if after is not None and after != "" and after != []:
+                    out[name] = [None, after]
+        else:
+            out = trail.diff(self.old, self.new, names)
         for name in self.hidden:
             if name in out:
                 out[name] = ["(hidden)", "(changed)"]
@@ -59,6 +67,11 @@ class Change:
         if before != after and (self.old is not None or after is not None):
             out[TOMBSTONE] = [before, after]
         return out
+
+
+@functools.cache
+def _field_names(cdef: ClassDef) -> tuple[str, ...]:
+    return tuple(f.name for f in cdef.fields)
 
 
 @functools.cache

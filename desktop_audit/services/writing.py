@@ -159,6 +159,150 @@ def create(u: UnitOfWork, rt: RecordType, values: Mapping[str, Any], *,
     return change
 
 
+_MEMO = 4096  # distinct typed values remembered per column (dates, choices, references)
+_NO_MEMO = frozenset({"string_list", "pointer_list", "object", "file"})  # mutable results
+
+
+class Creator:
+    """``create`` compiled for many new records of one type given the same fields (the rows
+    of an import): the same rules in the same order, with what depends only on the file
+    worked out once (which fields are given, the permission per site, the authorship per
+    author and site, each referenced record's answer) and each column's typed values
+    remembered.  A row any rule refuses is handed to ``create`` itself, which raises
+    exactly what it raises for a form (every problem at once)."""
+
+    def __init__(self, u: UnitOfWork, rt: RecordType, names: Iterable[str],
+                 action: str = "create") -> None:
+        self.u, self.rt, self.action = u, rt, action
+        fields, editable, required, refs = _shape(rt)
+        names = tuple(names)
+        # Fields the hand may not set, derived or unknown: every row is refused (by create).
+        self.plain = all(n in fields and not fields[n].derived and n in editable for n in names)
+        self.columns: list[tuple[str, Field, dict[Any, Any] | None]] = [
+            (n, fields[n], {} if fields[n].kind not in _NO_MEMO else None)
+            for n in names if n in fields]
+        self.required = required
+        self.refs = refs
+        template, lists = _blank_template(rt)
+        self.template, self.lists = template, lists
+        self.site_field = rt.cdef.site_field
+        self.author_field = rt.author_field
+        assert u.actor is not None
+        self.actor = u.actor
+        self.per_site = rt.unconditional(u.actor, action)
+        self.decisions: dict[str | None, bool] = {}
+        self.authors: dict[tuple[Any, str | None], bool] = {}
+        # A reference to a record of another class: the answer cannot change while this
+        # type's records are created.
+        self.ref_answers: dict[tuple[str, Any], bool] = {}
+        self.secret = tuple(f.name for f in rt.cdef.fields if f.kind == "secret")
+
+    def forget(self) -> None:
+        """Drop what was learnt from the database (the unit flushed: its reads start over)."""
+        self.ref_answers.clear()
+
+    def __call__(self, values: Mapping[str, Any], object_id: str | None = None) -> Change:
+        change = self._fast(values, object_id)
+        if change is None:  # something is refused: the generic path says exactly what
+            return create(self.u, self.rt, values, action=self.action, object_id=object_id)
+        return change
+
+    def _fast(self, values: Mapping[str, Any], object_id: str | None) -> Change | None:
+        if not self.plain:
+            return None
+        u, rt = self.u, self.rt
+        given: dict[str, Any] = {}
+        coerce = coercion.coerce
+        try:
+            for name, f, memo in self.columns:
+                if name not in values:
+                    continue
+                raw = values[name]
+                if memo is None or raw.__class__ is not str:
+                    given[name] = coerce(f, raw)
+                    continue
+                found = memo.get(raw, memo)
+                if found is memo:
+                    found = coerce(f, raw)
+                    if len(memo) < _MEMO:
+                        memo[raw] = found
+                given[name] = found
+        except ValidationError:
+            return None
+        new = dict(self.template)
+        for name in self.lists:
+            new[name] = []
+        new.update(given)
+        for key, value in rt.defaults(self.actor, u).items():
+            if new.get(key) in (None, []) and key not in given:
+                new[key] = value
+        site_field = self.site_field
+        if site_field is not None and new.get(site_field) is None:
+            return None
+        if self.per_site:
+            site = rt.site_of(new)
+            allowed = self.decisions.get(site)
+            if allowed is None:
+                allowed = self.decisions[site] = bool(rt.can(self.actor, self.action, None, new))
+        else:
+            allowed = bool(rt.can(self.actor, self.action, None, new))
+        if not allowed:
+            return None
+        object_id = object_id or new_object_id()
+        site_id = rt.site_of({**new, "objectId": object_id})
+        if self.author_field:
+            author = new.get(self.author_field)
+            known = self.authors.get((author, site_id))
+            if known is None:
+                known = self.authors[(author, site_id)] = bool(u.author(rt, author, site_id))
+            ok = known
+            if not ok:
+                return None
+        if not self._references(new):
+            return None
+        if rt.derivations:
+            rt.derive(new, u, None)
+        blank = coercion.blank
+        for name in self.required:
+            if blank(new.get(name)):
+                return None
+        if rt.validations and rt.validate(new, None, u, self.action):
+            return None
+        if rt.unique_keys and unique_problems(u, rt, new, object_id):
+            return None
+        change = Change(rt.cdef, object_id, None, new, "create", site_id or None,
+                        hidden=self.secret)
+        u.add(change)
+        return change
+
+    def _references(self, new: dict[str, Any]) -> bool:
+        """What ``reference_problems`` answers, remembered per referenced record."""
+        answers = self.ref_answers
+        own = self.rt.name
+        for name, kind, target_name in self.refs:
+            given = new.get(name)
+            if given is None or given == []:
+                continue
+            if kind != "pointer" or target_name == own:
+                if reference_problems(self.u, self.rt, {name: given}, (name,)):
+                    return False
+                continue
+            ok = answers.get((name, given))
+            if ok is None:
+                ok = answers[(name, given)] = not reference_problems(
+                    self.u, self.rt, {name: given}, (name,))
+            if not ok:
+                return False
+        return True
+
+
+@functools.cache
+def _blank_template(rt: RecordType) -> tuple[dict[str, Any], tuple[str, ...]]:
+    record = empty_record(rt.cdef)
+    lists = tuple(k for k, v in record.items() if v == [])
+    return {k: (None if k in lists else v) for k, v in record.items()}, lists
+
+
 def update(u: UnitOfWork, rt: RecordType, object_id: str, values: Mapping[str, Any], *,
            action: str = "edit", trail_action: str = "update",
            editable: Iterable[str] | None = None, forced: Mapping[str, Any] | None = None,

@@ -10,11 +10,24 @@ statement in ``store/``.
 from __future__ import annotations
 
 import json
+import json.encoder
 from typing import Any
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-dumps = _ENCODER.encode
+# The same encoder's C core called directly (what ``_ENCODER.encode`` runs, without its
+# Python layers and its check for circular values, which stored values never hold): the
+# same text, byte for byte.  The trail hashes the changes of every event with it.
+_C_MAKE: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE = (_C_MAKE(None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",",
+                     True, False, True) if _C_MAKE is not None else None)
 loads = json.loads
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, keys sorted, non-ASCII as is."""
+    if _C_ENCODE is None or value.__class__ is str:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
 
 JSON_KINDS = frozenset({"string_list", "pointer_list", "object", "file"})
 LIST_KINDS = frozenset({"string_list", "pointer_list"})

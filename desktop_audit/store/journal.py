@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from desktop_audit.store import search_index
+
 if TYPE_CHECKING:
     from desktop_audit.store.db import Database
 
@@ -39,7 +41,8 @@ def append(db: Database, rows: Sequence[Sequence[Any]], heads: Sequence[tuple[st
     """Insert event rows (EVENT_COLUMNS order), queue them for sync and remember the heads
     this laptop wrote."""
     cursor = db.handle.cursor()
-    cursor.executemany(_INSERT, rows)
+    with search_index.inserting(db, "audit_trail_event", len(rows)):
+        cursor.executemany(_INSERT, rows)
     if queue:
         cursor.executemany(_QUEUE, [("AuditTrailEvent", r[0], r[_AT]) for r in rows])
     cursor.executemany('INSERT INTO trail_head ("chain", "seq", "hash") VALUES (?, ?, ?) '

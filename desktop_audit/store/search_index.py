@@ -17,6 +17,8 @@ of those fields.  The index answers that without reading the table:
   from a per-row trigger would flush its buffer on every statement: an import of 200,000
   rows took six times longer.  A row written by any other means (a raw SQL write) stays
   pending and is a candidate of every search until the next commit catches up.
+* **Large inserts** (an import's chunks of records and trail events) are handed to the index
+  as a whole right after the insert, without the per-row notes (``inserting``).
 * **Contentless.**  The index keeps no copy of the text (``content=''``); a change removes
   the old entry with the text the trigger kept.
 
@@ -29,7 +31,8 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Final
@@ -207,6 +210,40 @@ def catch_up(db: Database) -> int:
                 (table,)).rowcount
         db.execute(f"DELETE FROM {PENDING} WHERE tbl = ?", (table,))
     return done
+
+
+BULK_ROWS: Final = 500  # inserts of at least this many rows are indexed as a whole
+
+
+@contextmanager
+def inserting(db: Database, table: str, count: int) -> Iterator[None]:
+    """Around an insert of *count* new rows into *table* (in the caller's transaction).
+
+    A large insert is handed to the index as a whole, right after it, in one statement
+    that reads back the rows it wrote (rowids above the table's largest before it): the
+    table's insert trigger is dropped for the insert and made again after it, both inside
+    the transaction, so a failure rolls back to the trigger as it was.  A small insert (or
+    one that could meet rowids noted before, of rows deleted in this transaction) goes
+    through the trigger and ``catch_up``."""
+    idx = index_of(table)
+    if idx is None or count < BULK_ROWS or not db.search_indexed:
+        yield
+        return
+    t = _q(table)
+    top = db.execute(f"SELECT coalesce(max(rowid), 0) FROM {t}").fetchone()[0]
+    if db.execute(f"SELECT 1 FROM {PENDING} WHERE tbl = ? AND rid > ? LIMIT 1",
+                  (table, top)).fetchone() is not None:
+        yield
+        return
+    trigger = _ddl(idx)[1]
+    db.execute(f"DROP TRIGGER {_q(idx.triggers()[0])}")
+    try:
+        yield
+    finally:
+        db.execute(trigger)
+    fts = _q(idx.fts)
+    db.execute(f"INSERT INTO {fts} (rowid, text) SELECT rowid, {_text('', idx.fields)} "
+               f"FROM {t} WHERE rowid > ?", (top,))
 
 
 # ---------------------------------------------------------------- queries

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from desktop_audit.schema import SYSTEM_COLUMNS, ClassDef
-from desktop_audit.store import codec
+from desktop_audit.store import codec, search_index
 
 if TYPE_CHECKING:
     from desktop_audit.store.db import Database
@@ -49,7 +49,9 @@ def insert(db: Database, cdef: ClassDef, records: Iterable[Mapping[str, Any]]) -
             values[n] = to_db(kind, values[n])
         return values
 
-    db.handle.cursor().executemany(sql, [row(rec) for rec in records])
+    rows = [row(rec) for rec in records]
+    with search_index.inserting(db, cdef.table, len(rows)):
+        db.handle.cursor().executemany(sql, rows)
 
 
 def update(db: Database, cdef: ClassDef, object_id: str, values: Mapping[str, Any],

@@ -234,3 +234,95 @@ def test_every_importable_class_exported_unchanged_imports_back_as_unchanged(
         tabular.export_file(world.db, world.admin, name, again)
         if suffix == ".csv":
             assert again.read_bytes() == out.read_bytes(), name
+
+
+def _index_answers(w: World) -> dict[tuple[str, str], set[int]]:
+    """Which rows each search index proposes for every trigram of the rows it indexes."""
+    from desktop_audit.store import search_index
+
+    out: dict[tuple[str, str], set[int]] = {}
+    for idx in search_index.indexes():
+        if idx.table not in ("audit_finding", "audit_trail_event"):
+            continue
+        cols = ", ".join(f'"{f}"' for f in idx.fields)
+        grams: set[str] = set()
+        for row in w.db.execute(f'SELECT {cols} FROM "{idx.table}"').fetchall():
+            grams.update(search_index.trigrams(search_index.indexed_text(*row)))
+        for gram in sorted(grams):
+            found = w.db.execute(f'SELECT rowid FROM "{idx.fts}" WHERE "{idx.fts}" MATCH ?',
+                                 (search_index._phrase(gram),)).fetchall()
+            out[(idx.table, gram)] = {r[0] for r in found}
+    return out
+
+
+def _state(w: World) -> tuple[object, ...]:
+    tables = ("audit_finding", "audit_trail_event", "outbox", "trail_head", "search_pending")
+    triggers = sorted(r[0] for r in w.db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall())
+    return (*(_count(w, t) for t in tables), triggers,
+            w.db.execute('SELECT "chain", "seq", "hash" FROM trail_head ORDER BY 1').fetchall())
+
+
+def test_a_large_import_journals_queues_and_indexes_every_row(
+        world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop_audit.domain import trail
+    from desktop_audit.store import listing, search_index
+    from desktop_audit.store.listing import ListQuery
+
+    monkeypatch.setattr(tabular, "CHUNK", 600)  # two chunks, each indexed as a whole
+    n = 1200
+    rows = _rows(n)
+    for i, row in enumerate(rows):
+        row[3] = f"Drain cover {i} at bay q{i:05d}w"
+    before = _state(world)
+    trail_before = _count(world, "audit_trail_event")
+    src = _write_csv(tmp_path / "in.csv", HEADER, rows)
+    assert tabular.import_file(world.db, world.admin, "AuditFinding", src)["created"] == n
+    assert _count(world) == n
+    events = world.db.execute(
+        'SELECT "recordId", "changes" FROM audit_trail_event WHERE "action" = ? '
+        'AND "recordClass" = ?', ("create", "AuditFinding")).fetchall()
+    assert len(events) == n and _count(world, "audit_trail_event") == trail_before + n + 1
+    assert {r[0] for r in events} == {r[0] for r in world.db.execute(
+        'SELECT "objectId" FROM audit_finding').fetchall()}
+    assert all(r.problem is None for r in trail.verify(world.db))
+    queued = world.db.execute('SELECT "className", count(*) FROM outbox GROUP BY 1').fetchall()
+    assert dict(queued)["AuditFinding"] == n
+    assert dict(queued)["AuditTrailEvent"] == trail_before + n + 1
+    assert _count(world, search_index.PENDING) == 0
+    assert _state(world)[-2] == before[-2]  # the triggers as they were
+    oid = world.db.execute('SELECT "objectId" FROM audit_finding WHERE "description" = ?',
+                           ("Drain cover 777 at bay q00777w",)).fetchone()[0]
+    found = listing.page(world.db, ListQuery(FINDING, search="Q00777W"), ["description"], 10,
+                         plan="index")
+    assert [r[0] for r in found or []] == [oid]
+    # The index holds exactly what an index built again from the rows holds.
+    answers = _index_answers(world)
+    with world.db.atomic():
+        search_index.build(world.db)
+    assert _index_answers(world) == answers
+
+
+def test_a_bad_row_after_a_written_chunk_leaves_everything_as_it_was(
+        world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop_audit.domain import trail
+
+    monkeypatch.setattr(tabular, "CHUNK", 600)
+    rows = _rows(1200)
+    rows[1000][6] = "2026-02-30"
+    before, answers = _state(world), _index_answers(world)
+    with pytest.raises(ValidationError, match="row 1002, dueDate: '2026-02-30' is not a date"):
+        tabular.import_file(world.db, world.admin, "AuditFinding",
+                            _write_csv(tmp_path / "in.csv", HEADER, rows))
+    assert _state(world) == before
+    assert _index_answers(world) == answers
+    assert all(r.problem is None for r in trail.verify(world.db))
+    # ... and the next import writes and indexes as if nothing had happened.
+    assert tabular.import_file(world.db, world.admin, "AuditFinding", _write_csv(
+        tmp_path / "ok.csv", HEADER, _rows(700)))["created"] == 700
+    answers = _index_answers(world)
+    with world.db.atomic():
+        from desktop_audit.store import search_index
+
+        search_index.build(world.db)
+    assert _index_answers(world) == answers
