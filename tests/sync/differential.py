@@ -33,6 +33,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from desktop_audit import clock, records, services
+from desktop_audit.domain import keys
 from desktop_audit.domain.actor import Actor
 from desktop_audit.errors import AuditError
 from desktop_audit.schema import BY_NAME
@@ -40,7 +41,7 @@ from desktop_audit.services.unit_of_work import UnitOfWork, empty_record
 from desktop_audit.store import rows
 from desktop_audit.store.db import new_object_id
 from desktop_audit.sync import wire
-from tests.sync.conftest import Laptop, Server, Team, add_aspect, add_kit
+from tests.sync.conftest import PASSWORD, Laptop, Server, Team, add_aspect, add_kit
 from tests.sync.rest_tools import Answer, Rest
 
 LOG = os.environ.get("DESKTOP_AUDIT_DIFF_LOG")  # a file: every case and both answers
@@ -279,6 +280,7 @@ class Differential:
         self.counts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()  # the laptop's refusals, by field
         self.seen_trail = 0
+        self.signers: dict[str, keys.Signer] = {}
         self._seed()
         report = self.lap.sync()
         assert report.exit_code == 0, report.summary()
@@ -291,8 +293,14 @@ class Differential:
         return {"field_staff": "fieldstaff"}.get(role, role)
 
     def actor(self, user: str) -> Actor:
+        """The user signed in on the laptop (every write is signed by its actor)."""
+        signer = self.signers.get(user)
+        if signer is None:
+            with self.db.atomic():
+                signer = keys.sign_in(self.db, self.user_ids[user], PASSWORD)
+            self.signers[user] = signer
         return services.users.refresh_actor(self.db, Actor(id=self.user_ids[user], username="",
-                                                           role=""))
+                                                           role="", signer=signer))
 
     def _trail_size(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM audit_trail_event").fetchone()[0])
