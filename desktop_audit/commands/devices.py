@@ -56,13 +56,14 @@ def _online(ctx: Any, db: Any, actor: Any, work: Any) -> Any:
 
 
 def device_list(ctx: Any) -> int:
-    from desktop_audit.store import keyring
+    from desktop_audit.schema import USER
+    from desktop_audit.store import keyring, rows
 
     actor = ctx.login()
     db = ctx.open_db()
     if ctx.args.server:
         _online(ctx, db, actor, lambda _client, _call: None)  # every key the server knows
-    names = {r[0]: r[1] for r in db.execute('SELECT "objectId", "username" FROM "user"')}
+    names = rows.pairs(db, USER, "objectId", "username")
     here = db.device_id
     print(f"{'key id':<32}  {'user':<14} {'device':<16}  {'registered':<24}  {'revoked':<24}")
     for k in keyring.keys(db):
