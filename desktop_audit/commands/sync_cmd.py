@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any
 
 
@@ -24,6 +25,9 @@ def register(sub: Any) -> None:
     y.add_argument("--retry-budget", type=float, default=120.0, metavar="SECONDS",
                    help="how long to keep retrying an unreachable server (default 120)")
     y.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    y.add_argument("--timings", action="store_true",
+                   help="also print how long each step took (sign-in, keys, audit trail, pull, "
+                        "push, counts)")
     y.set_defaults(func=sync)
 
     c = sub.add_parser("conflicts", help="one line per open sync conflict: id, record, field, "
@@ -129,6 +133,7 @@ def sync(ctx: Any) -> int:
             from desktop_audit.schema import USER
             from desktop_audit.store import rows
 
+            started = time.monotonic()
             found = rows.first(db, USER, {"username": username})
             row = (found["objectId"], found["passwordVerifier"]) if found else None
             if row is None:
@@ -158,12 +163,16 @@ def sync(ctx: Any) -> int:
                     session.online_login(client, username, password,
                                          budget=ctx.args.retry_budget)
             _remember(db, server, app_id)
+            signed_in = time.monotonic() - started
             report = session.sync(db, client, actor, control=progress,
                                   retry_budget=ctx.args.retry_budget)
+            report.timings = {"sign-in": signed_in, **report.timings}
             client.logout()
     if progress:
         print(file=sys.stderr)
     print(report.summary())
+    if ctx.args.timings:
+        print(report.timings_line())
     return report.exit_code
 
 

@@ -211,10 +211,15 @@ def _context(db: Database) -> _Context:
                     db.meta("legacy_device_id"), own_head)
 
 
-def verify(db: Database, chains: Iterable[str] | None = None) -> list[ChainReport]:
+def verify(db: Database, chains: Iterable[str] | None = None, *,
+           server_checked: dict[str, int] | None = None) -> list[ChainReport]:
     """Prove every chain this laptop holds (or the given ones) from its first event: links,
     hashes, signatures by known keys of the acting users; each report names the first event
-    that fails, if any."""
+    that fails, if any.  ``server_checked`` gives, per chain, the sequence number up to
+    which this copy was shown equal to the server's (the same hash at that seq): there the
+    links and hashes are checked, and the signatures the server checked on arrival are not
+    checked again."""
+    checked = server_checked or {}
     ctx = _context(db)
     if chains is None:
         wanted = set(journal.chains(db)) | set(ctx.written)
@@ -224,12 +229,12 @@ def verify(db: Database, chains: Iterable[str] | None = None) -> list[ChainRepor
         wanted = set(chains)
     return [_verify_legacy(db, c, ctx) if is_legacy(c) else verify_chain(
         ({**dict(zip(CHECKED, row, strict=True))} for row in journal.chain(db, c, CHECKED)),
-        c, ctx.keys, ctx.starts, ctx.written.get(c)) for c in sorted(wanted)]
+        c, ctx.keys, ctx.starts, ctx.written.get(c), checked.get(c, 0)) for c in sorted(wanted)]
 
 
 def verify_chain(events: Iterable[dict[str, Any]], chain: str,
                  known: dict[str, keyring.KeyRow], starts: dict[str, str],
-                 written: tuple[int, str] | None = None) -> ChainReport:
+                 written: tuple[int, str] | None = None, signed_upto: int = 0) -> ChainReport:
     """Check one chain's events, in seq order from its first (what ``verify`` does, and what
     a pull does before it stores another laptop's events)."""
     device = device_of(chain)
@@ -242,7 +247,8 @@ def verify_chain(events: Iterable[dict[str, Any]], chain: str,
     segment_from = 0
     for ev in events:
         seq = ev["seq"]
-        problem = check_event(ev, chain, expected, prev, known, device)
+        problem = check_event(ev, chain, expected, prev, known, device,
+                              signature=seq > signed_upto)
         if problem:
             break
         if segment is None:
@@ -267,8 +273,10 @@ def verify_chain(events: Iterable[dict[str, Any]], chain: str,
 
 
 def check_event(ev: dict[str, Any], chain: str, expected: int, prev: str,
-                known: dict[str, keyring.KeyRow], device: str) -> str | None:
-    """The first thing wrong with one event at its place in its chain, or None."""
+                known: dict[str, keyring.KeyRow], device: str, *,
+                signature: bool = True) -> str | None:
+    """The first thing wrong with one event at its place in its chain, or None (its
+    signature left unchecked when ``signature`` is False)."""
     seq = ev["seq"]
     where = f"chain {chain}, seq {seq}"
     if ev.get("chain") != chain or ev.get("deviceId") != device:
@@ -297,10 +305,10 @@ def check_event(ev: dict[str, Any], chain: str, expected: int, prev: str,
             return f"{where}: a laptop's own key signs only failed sign-ins, not this event"
     elif key.user != ev.get("actor"):
         return f"{where}: the event names another user than the key that signed it"
-    signature = ev.get("signature")
-    if signature and not keys.verify_signature(
+    signed = ev.get("signature")
+    if signature and signed and not keys.verify_signature(
             key.public_key, keys.head_message(chain, seq, ev["hash"], ev.get("actor"), ev["at"],
-                                              key.key_id), signature):
+                                              key.key_id), signed):
         return f"{where}: its signature does not verify"
     return None
 

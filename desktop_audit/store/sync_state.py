@@ -188,6 +188,20 @@ def marks(db: Database, cdef: ClassDef, object_id: str
     return row[0], (codec.loads(row[1]) if row[1] else None), row[2]
 
 
+def marks_of(db: Database, cdef: ClassDef, ids: list[str]
+             ) -> dict[str, tuple[str | None, dict[str, Any] | None, str | None]]:
+    """``marks`` of the local rows among *ids*, read together."""
+    out: dict[str, tuple[str | None, dict[str, Any] | None, str | None]] = {}
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        for oid, updated, base, deleted in db.handle.execute_sql(
+                f'SELECT "objectId", "serverUpdatedAt", "syncBase", "deletedAt" '
+                f'FROM "{cdef.table}" WHERE "objectId" IN ({", ".join("?" for _ in part)})',
+                part).fetchall():
+            out[oid] = (updated, codec.loads(base) if base else None, deleted)
+    return out
+
+
 def mark_synced(db: Database, cdef: ClassDef, object_id: str, server_updated_at: str,
                 base: dict[str, Any], created_at: str | None = None) -> None:
     sets = '"serverUpdatedAt" = ?, "syncBase" = ?'

@@ -30,9 +30,11 @@ import functools
 import hashlib
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
     from desktop_audit.store.db import Database
 
 PAGE = 1000
+IN_FLIGHT = 2  # /batch requests of a class on their way at once (each on its own connection)
 OVERLAP_MS = 5000  # how far back a pull looks past its cursor (late commits)
 TRAIL = schema.TRAIL.name
 NOT_STORED = -1  # quarantine code of a pulled record that clashes with a local one
@@ -102,6 +105,15 @@ class SyncReport:
     retries: int = 0
     requests: int = 0
     seconds: float = 0.0
+    # Seconds per step (sign-in, keys, audit trail, pull, push, counts), in order.
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def timed(self, step: str, seconds: float) -> None:
+        self.timings[step] = self.timings.get(step, 0.0) + seconds
+
+    def timings_line(self) -> str:
+        steps = ", ".join(f"{step} {seconds:.2f} s" for step, seconds in self.timings.items())
+        return f"sync steps: {steps}; {self.requests} requests"
 
     @property
     def exit_code(self) -> int:
@@ -148,6 +160,15 @@ class _Local:
     deleted_at: str | None
 
 
+@dataclass
+class _Chunk:
+    """One /batch of a class: its requests and, per request, (objectId, newest outbox id,
+    create or update, the values the server will hold)."""
+
+    requests: list[dict[str, Any]]
+    plan: list[tuple[str, int, str, dict[str, Any]]]
+
+
 class SyncEngine:
     def __init__(self, db: Database, client: ParseClient, *, actor: Actor | None = None,
                  control: Control | None = None, retry_budget: float = 120.0) -> None:
@@ -159,6 +180,10 @@ class SyncEngine:
         self.retry = Retrier(retry_budget, cancelled=lambda: self.control.cancelled,
                              on_retry=self._on_retry)
         self._uploaded: dict[tuple[str, str], dict[str, str]] = {}
+        self._senders = threading.local()
+        self._twins: list[ParseClient] = []
+        self._twins_lock = threading.Lock()
+        self._aside_requests = 0  # made by the push's sender threads
 
     # ------------------------------------------------------------------ helpers
 
@@ -213,16 +238,16 @@ class SyncEngine:
         started = time.monotonic()
         before = self.client.requests_made
         try:
-            self.sync_keys()
-            self.push_trail()
+            self._timed("keys", self.sync_keys)
+            self._timed("audit trail", self.push_trail)
             if pull:
-                self.pull()
-            self.push()
+                self._timed("pull", self.pull)
+            self._timed("push", self.push)
             if pull:
-                self.check_counts()
+                self._timed("counts", self.check_counts)
         finally:
             self.report.seconds = time.monotonic() - started
-            self.report.requests = self.client.requests_made - before
+            self.report.requests = self.client.requests_made - before + self._aside_requests
             self.report.open_conflicts = sync_state.conflict_count(self.db)
             self.report.quarantined = sorted((c, o, r) for c, o, _code, r, _at
                                              in quarantined(self.db))
@@ -230,6 +255,13 @@ class SyncEngine:
             self.db.set_meta("sync_last_at", clock.now_iso())
             self.db.set_meta("sync_server", self.client.server_url)
         return self.report
+
+    def _timed(self, step: str, fn: Callable[[], None]) -> None:
+        started = time.monotonic()
+        try:
+            fn()
+        finally:
+            self.report.timed(step, time.monotonic() - started)
 
     # ------------------------------------------------------------------ push
 
@@ -253,7 +285,8 @@ class SyncEngine:
             return
         rows = journal.rows_of(self.db, [oid for oid, _ in queued])
         max_ids = dict(queued)
-        gone = [(oid, m) for oid, m in queued if oid not in {r[0] for r in rows}]
+        found = {r[0] for r in rows}
+        gone = [(oid, m) for oid, m in queued if oid not in found]
         if gone:
             with self.db.atomic():
                 self._unqueue(TRAIL, gone)
@@ -289,22 +322,69 @@ class SyncEngine:
                 self.control.progress(done, total, "push audit trail")
 
     def push(self) -> None:
+        """Class by class in dependency order (each class done before the next starts); a
+        class's chunks go as /batch requests, IN_FLIGHT at a time over their own connections,
+        while the next chunk is read here and the answers are written back in order."""
         total = self.pending()
         done = 0
         self.control.progress(0, total, "push")
-        for class_name in SYNC_ORDER:
-            cdef = BY_NAME[class_name]
-            if cdef.append_only:
-                continue  # pushed first, by push_trail
-            queued = sync_state.queued(self.db, class_name)
+        try:
+            with ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="push") as senders:
+                for class_name in SYNC_ORDER:
+                    cdef = BY_NAME[class_name]
+                    if cdef.append_only:
+                        continue  # pushed first, by push_trail
+                    for count in self._push_class(cdef, senders):
+                        done += count
+                        self.control.progress(done, total, "push")
+        finally:
+            for twin in self._twins:
+                self._aside_requests += twin.requests_made
+                twin.close()
+            self._twins.clear()
+
+    def _push_class(self, cdef: ClassDef, senders: ThreadPoolExecutor) -> Iterator[int]:
+        """Push one class's queued records; yields how many each landed chunk held."""
+        queued = sync_state.queued(self.db, cdef.name)
+        if cdef.accounts:
             for group in chunks(queued, MAX_BATCH):
                 self._check_cancel()
-                if cdef.accounts:
-                    self._push_users(cdef, group)
-                else:
-                    self._push_chunk(cdef, group)
-                done += len(group)
-                self.control.progress(done, total, "push")
+                self._push_users(cdef, group)
+                yield len(group)
+            return
+        flying: deque[tuple[int, _Chunk | None, Future[list[dict[str, Any]]] | None]] = deque()
+        try:
+            for group in chunks(queued, MAX_BATCH):
+                self._check_cancel()
+                chunk = self._plan_chunk(cdef, group)
+                sent = None if chunk is None else senders.submit(self._send_aside, chunk)
+                flying.append((len(group), chunk, sent))
+                while len(flying) >= IN_FLIGHT or (flying and flying[0][2] is None):
+                    yield self._land(cdef, *flying.popleft())
+            while flying:
+                yield self._land(cdef, *flying.popleft())
+        finally:
+            for _n, _chunk, sent in flying:  # a failure or a cancel: wait, keep nothing
+                if sent is not None:
+                    sent.cancel()
+                    wait([sent])
+
+    def _land(self, cdef: ClassDef, count: int, chunk: _Chunk | None,
+              sent: Future[list[dict[str, Any]]] | None) -> int:
+        if chunk is not None and sent is not None:
+            self._settle_chunk(cdef, chunk, sent.result())
+        return count
+
+    def _send_aside(self, chunk: _Chunk) -> list[dict[str, Any]]:
+        """_send on a sender thread, over that thread's own connection (the same session as
+        the main one)."""
+        client = getattr(self._senders, "client", None)
+        if client is None:
+            client = self.client.twin()
+            self._senders.client = client
+            with self._twins_lock:
+                self._twins.append(client)
+        return self._send(chunk, client)
 
     def _unqueue(self, class_name: str, done: Iterable[tuple[str, int]]) -> None:
         sync_state.unqueue(self.db, class_name, done)
@@ -320,9 +400,19 @@ class SyncEngine:
 
     def _prepare(self, cdef: ClassDef, group: list[tuple[str, int]]
                  ) -> list[tuple[str, int, _Local | None]]:
-        out = []
+        """The queued records of a chunk as they are here (read together)."""
+        ids = [oid for oid, _ in group]
+        found = {r["objectId"]: r for r in rows.select_in(self.db, cdef, "objectId", ids)}
+        marks = sync_state.marks_of(self.db, cdef, ids)
+        out: list[tuple[str, int, _Local | None]] = []
         for oid, max_id in group:
-            out.append((oid, max_id, self._local(cdef, oid)))
+            record = found.get(oid)
+            if record is None or oid not in marks:
+                out.append((oid, max_id, None))
+                continue
+            server_updated_at, base, deleted = marks[oid]
+            record[wire.TOMBSTONE] = deleted
+            out.append((oid, max_id, _Local(record, server_updated_at, base, deleted)))
         return out
 
     def _guard_updates(self, cdef: ClassDef, items: list[tuple[str, int, _Local | None]]
@@ -347,6 +437,12 @@ class SyncEngine:
         return [(oid, max_id, self._local(cdef, oid)) for oid, max_id, _ in items]
 
     def _push_chunk(self, cdef: ClassDef, group: list[tuple[str, int]]) -> None:
+        chunk = self._plan_chunk(cdef, group)
+        if chunk is not None:
+            self._settle_chunk(cdef, chunk, self._send(chunk, self.client))
+
+    def _plan_chunk(self, cdef: ClassDef, group: list[tuple[str, int]]) -> _Chunk | None:
+        """The /batch requests of one chunk of queued records (None: nothing to send)."""
         items = self._guard_updates(cdef, self._prepare(cdef, group))
         if cdef.has("file"):
             self._upload_files(cdef, items)
@@ -388,13 +484,20 @@ class SyncEngine:
         if nothing:
             with self.db.atomic():
                 self._unqueue(cdef.name, nothing)
-        if not requests:
-            return
-        results = self._call(lambda: self.client.batch([dict(r) for r in requests]))
+        return _Chunk(requests, plan) if requests else None
+
+    def _send(self, chunk: _Chunk, client: ParseClient) -> list[dict[str, Any]]:
+        """One /batch (retried when the answer is lost: objectIds are the laptop's)."""
+        return list(self._call(lambda: client.batch([dict(r) for r in chunk.requests])))
+
+    def _settle_chunk(self, cdef: ClassDef, chunk: _Chunk, results: list[dict[str, Any]]
+                      ) -> None:
+        """What the server answered: confirmed rows leave the outbox, refusals are quarantined
+        with their reason, creates answered 137 are reconciled."""
         confirmed: list[tuple[str, int]] = []
         duplicates: list[tuple[str, int, dict[str, Any]]] = []
         with self.db.atomic():
-            for (oid, max_id, method, snapshot), result in zip(plan, results, strict=True):
+            for (oid, max_id, method, snapshot), result in zip(chunk.plan, results, strict=True):
                 if "success" in result:
                     ok = result["success"]
                     updated = wire.iso_of(ok.get("updatedAt") or ok.get("createdAt"))
@@ -631,13 +734,16 @@ class SyncEngine:
         ids = [o["objectId"] for o in page]
         column = "createdAt" if cdef.append_only else "serverUpdatedAt"
         known = sync_state.known_versions(self.db, cdef, ids, column)
+        if cdef.append_only:
+            # Checked before they are stored: they wait in the inbox until settled.
+            trail_sync.stage(self.db, [trail_sync.event_from_wire(o) for o in page
+                                       if o["objectId"] not in known])
+            return
         fresh: list[dict[str, Any]] = []
         for obj in page:
             oid = obj["objectId"]
             if oid not in known:
                 fresh.append(wire.record_from_wire(cdef, obj))
-                continue
-            if cdef.append_only:
                 continue
             if known[oid] == wire.iso_of(obj.get("updatedAt")):
                 continue
@@ -646,11 +752,6 @@ class SyncEngine:
                     self.report.pulled += 1
             except CLASH as exc:
                 self._not_stored(cdef.name, oid, exc)
-        if cdef.append_only:
-            # Checked before they are stored: they wait in the inbox until settled.
-            trail_sync.stage(self.db, [trail_sync.event_from_wire(o) for o in page
-                                       if o["objectId"] not in known])
-            return
         if fresh:
             values = self._insert_rows(cdef, fresh)
             try:

@@ -157,11 +157,18 @@ def join(db_path: Path, client: ParseClient, username: str, password: str, *,
 
     started = time.monotonic()
     user = online_login(client, username, password, budget=retry_budget)
+    signed_in = time.monotonic()
     db = (open_db or open_database)(db_path, create=True)
     engine = SyncEngine(db, client, control=control, retry_budget=retry_budget)
     engine.pull()
+    pulled = time.monotonic()
     actor = learn_password(db, user["objectId"], password)
+    learnt = time.monotonic()
+    before = client.requests_made  # the sign-in and the pull
     report = sync(db, client, actor, control=control, retry_budget=retry_budget, pull=False)
+    report.timings = {"sign-in": signed_in - started + learnt - pulled,
+                      "pull": pulled - signed_in, **report.timings}
+    report.requests += before
     report.pulled += engine.report.pulled
     report.files_down += engine.report.files_down
     report.merged += engine.report.merged

@@ -15,6 +15,7 @@ const {
 const { DERIVE, CHECK, CONDITION, AUTHOR, KEEP, blank, words } = require('./rulefns');
 const { todayAt } = require('./calendar');
 const { checkEvidenceFile } = require('./files');
+const bulk = require('./bulk');
 
 const RULEBOOK_CLASS = 'RuleBook';
 const RULEBOOK_ID = 'current';
@@ -198,8 +199,7 @@ function makeContext(rc, { action = 'edit', old = null, actor = null } = {}) {
       const key = `${className}:${id}`;
       let found = rc.records.get(key);
       if (!found) {
-        found = new Parse.Query(decl.parseName).get(id, { useMasterKey: true })
-          .then(o => (o ? decode(decl, o) : null), () => null);
+        found = bulk.record(decl.parseName, id).then(o => (o ? decode(decl, o) : null), () => null);
         rc.records.set(key, found);
       }
       const rec = await found;
@@ -344,15 +344,10 @@ function checkType(name, field, raw) {
 // did it and when. null when the trail holds none on the server yet.
 async function journaled(className, objectId, action, actions) {
   if (!objectId) return null;
-  const q = new Parse.Query('AuditTrailEvent');
-  q.equalTo('recordClass', className);
-  q.equalTo('recordId', objectId);
-  q.containedIn('action', actions);
-  q.descending('at');
-  const ev = await q.first({ useMasterKey: true }).catch(() => null);
-  if (!ev || ev.get('action') !== action) return null;
-  const at = ev.get('at');
-  return { actor: ev.get('actor') || null, at: at instanceof Date ? at : new Date(at), changes: ev.get('changes') };
+  const [ev] = await bulk.events(className, objectId, actions, 1).catch(() => []);
+  if (!ev || ev.action !== action) return null;
+  const at = ev.at;
+  return { actor: ev.actor || null, at: at instanceof Date ? at : new Date(at), changes: ev.changes };
 }
 
 async function createdAt(className, objectId, before) {
@@ -484,34 +479,14 @@ async function checkGates(ctx, decl, action, rec) {
   }
 }
 
-function escapeRegex(text) {
-  return String(text).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 // Another live record holding the same unique key (the friendly answer; a unique index in
-// PostgreSQL is the last word when two writes race).
+// PostgreSQL is the last word when two writes race). The writes of one turn ask together
+// (bulk.js).
 async function checkUnique(decl, rec, objectId, changedSet) {
   for (const key of decl.uniqueKeys) {
     if (changedSet && !key.fields.some(f => changedSet.has(f))) continue;
     if (key.fields.some(f => rec[f] === null || rec[f] === undefined)) continue;
-    const q = new Parse.Query(decl.parseName);
-    for (const name of key.fields) {
-      const field = decl.fields[name];
-      const v = rec[name];
-      if (field.kind === 'pointer') {
-        q.equalTo(name, { __type: 'Pointer', className: field.targetParse, objectId: v });
-      } else if (field.kind === 'datetime' || field.kind === 'date') {
-        q.equalTo(name, new Date(v));
-      } else if (key.nocase && typeof v === 'string') {
-        q.matches(name, `^${escapeRegex(v)}$`, 'i');
-      } else {
-        q.equalTo(name, v);
-      }
-    }
-    q.doesNotExist(TOMBSTONE);
-    if (objectId) q.notEqualTo('objectId', objectId);
-    const other = await q.first({ useMasterKey: true });
-    if (other) {
+    if (await bulk.uniqueClash(decl, key, rec, objectId)) {
       const shown = {};
       for (const [k, v] of Object.entries(rec)) {
         shown[k] = k === 'lastCheckedAt' && v ? String(v).slice(0, 16).replace('T', ' ') : v;
@@ -731,17 +706,12 @@ async function checkAuthor(ctx, decl, req, actor, rec, before) {
   const siteId = siteOfRecord(decl, rec) || (decl.siteIsSelf ? req.object.id : null);
   let why = await rule(ctx, actor, author, siteId, ctx.book.officeRoles);
   if (why && req.object.id) {
-    const q = new Parse.Query('AuditTrailEvent');
-    q.equalTo('recordClass', decl.name);
-    q.equalTo('recordId', req.object.id);
-    q.containedIn('action', before ? ['update', 'resolve'] : ['create']);
-    q.descending('at');
-    q.limit(20);
-    const events = await q.find({ useMasterKey: true }).catch(() => []);
+    const events = await bulk.events(decl.name, req.object.id,
+      before ? ['update', 'resolve'] : ['create'], 20).catch(() => []);
     for (const ev of events) {
-      const change = (ev.get('changes') || {})[name];
+      const change = (ev.changes || {})[name];
       if (!Array.isArray(change) || change[1] !== author) continue;
-      const journaledActor = await actorFromId(ctx, ev.get('actor'));
+      const journaledActor = await actorFromId(ctx, ev.actor);
       if (journaledActor && !(await rule(ctx, journaledActor, author, siteId, ctx.book.officeRoles))) {
         why = null;
       }

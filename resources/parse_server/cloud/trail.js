@@ -56,10 +56,20 @@ function headMessage(chain, seq, hash, actor, at, keyId) {
   return Buffer.from(canonical({ v: VERSION, chain, seq, hash, actor, at, keyId }), 'utf8');
 }
 
+// A public key's text -> its key object (a pure function of the text, kept because making
+// the object costs more than a verification; bounded).
+const publicKeys = new Map();
+
 function publicKeyOf(b64) {
-  const raw = Buffer.from(String(b64 || ''), 'base64');
+  const text = String(b64 || '');
+  const known = publicKeys.get(text);
+  if (known) return known;
+  const raw = Buffer.from(text, 'base64');
   if (raw.length !== 32) return null;
-  return crypto.createPublicKey({ key: Buffer.concat([SPKI_ED25519, raw]), format: 'der', type: 'spki' });
+  const key = crypto.createPublicKey({ key: Buffer.concat([SPKI_ED25519, raw]), format: 'der', type: 'spki' });
+  if (publicKeys.size >= 5000) publicKeys.clear();
+  publicKeys.set(text, key);
+  return key;
 }
 
 function keyIdOf(b64) {
