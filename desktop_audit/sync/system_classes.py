@@ -79,7 +79,7 @@ def _ensure(client: ParseClient, name: str, fields: dict[str, Any], indexes: dic
             log(f"server-setup: class {name} closed to clients")
     if indexes:
         current = client.request("GET", f"/schemas/{name}", master=True)
-    have_idx = current.get("indexes") or {}
+    have_idx = (current or {}).get("indexes") or {}  # None: made just now, without indexes
     new_idx = {k: v for k, v in indexes.items() if k not in have_idx}
     if new_idx:
         try:
