@@ -428,7 +428,7 @@ cmd_stop() {
     for other in "$STATE"/parse-*.pid; do
         [ -f "$other" ] || continue
         if kill -0 "$(cat "$other")" 2>/dev/null; then
-            log "stopped $URL; PostgreSQL stays up for $(basename "$other" .pid)"
+            log "stopped the group of $URL; PostgreSQL stays up for $(basename "$other" .pid)"
             return 0
         fi
     done
