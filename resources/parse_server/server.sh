@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Local Parse Server + private PostgreSQL cluster for desktop_audit.
-#   server.sh start [--fresh] | stop | status | url | reset
+#   server.sh start [--fresh] [--instances N] | stop | status | url | urls | reset
 # Everything listens on 127.0.0.1. Idempotent: start on a running server is a no-op.
-# `reset` empties every class of a running server (keeps the schema) and its rate-limit
-# counters: for tests.
+# A group is the Parse Server processes of one PARSE_PORT: N processes (--instances, 1
+# unless given; a running group keeps its number) on ports PARSE_PORT ... PARSE_PORT+N-1,
+# all on the same database, the same file store and the same Redis (Live Query events,
+# the session cache and the rate limits, shared by the group's processes). `stop` stops
+# the whole group and its Redis, nothing of another group. `url` prints the first
+# process's URL, `urls` every process's.
+# `reset` empties every class of a running server (keeps the schema), its file store and
+# its Redis (rate-limit counters, cached sessions): for tests.
 # Environment: PARSE_PORT (1337), DESKTOP_AUDIT_PG_PORT (from the checkout), PARSE_APP_ID,
 # PARSE_MASTER_KEY, DESKTOP_AUDIT_PARSE_DB (database name), DESKTOP_AUDIT_SERVER_STATE
-# (state folder), DESKTOP_AUDIT_REDIS_PORT (PARSE_PORT + 10000). Several servers (ports)
-# share one PostgreSQL cluster; each has its own Redis (the rate limits' shared store).
+# (state folder), DESKTOP_AUDIT_REDIS_PORT (PARSE_PORT + 10000). Several groups (ports)
+# share one PostgreSQL cluster; each has its own database name and Redis.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,10 +30,11 @@ APP_ID="${PARSE_APP_ID:-desktop-audit-dev}"
 MASTER_KEY="${PARSE_MASTER_KEY:-dev-master-key}"
 DB_NAME="${DESKTOP_AUDIT_PARSE_DB:-desktop_audit}"
 DB_USER="parse"
-PIDFILE="$STATE/parse-$PARSE_PORT.pid"
-LOGFILE="$STATE/parse-$PARSE_PORT.log"
 URL="http://127.0.0.1:$PARSE_PORT/parse"
-# One Redis per Parse Server port: the shared store of its rate limits.
+# How many processes the group runs (written at start, read by stop and status).
+GROUPFILE="$STATE/group-$PARSE_PORT"
+MAX_INSTANCES=16
+# One Redis per group: Live Query's pub/sub, the session cache and the rate limits.
 REDIS_PORT="${DESKTOP_AUDIT_REDIS_PORT:-$((PARSE_PORT + 10000))}"
 REDIS_DIR="$STATE/redis-$PARSE_PORT"
 REDIS_PIDFILE="$STATE/redis-$PARSE_PORT.pid"
@@ -177,7 +184,8 @@ start_redis() {
         die "something else already answers on 127.0.0.1:$REDIS_PORT; set DESKTOP_AUDIT_REDIS_PORT"
     fi
     mkdir -p "$REDIS_DIR"
-    # Rate-limit counters only: kept in memory, never written to disk.
+    # Rate-limit counters, cached sessions (each with its time to live) and Live Query's
+    # pub/sub: kept in memory, never written to disk.
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
         --daemonize yes --pidfile "$REDIS_PIDFILE" --dir "$REDIS_DIR" \
         --logfile "$STATE/redis-$PARSE_PORT.log" --save "" --appendonly no \
@@ -205,80 +213,169 @@ stop_redis() {
     rm -f "$REDIS_PIDFILE"
 }
 
+# ---------------------------------------------------------------- the group's processes
+# Process i of the group listens on PARSE_PORT + i; its pid and log are parse-<port>.pid
+# and parse-<port>.log in the state folder.
+
+port_of() { echo $((PARSE_PORT + $1)); }
+url_of() { echo "http://127.0.0.1:$(port_of "$1")/parse"; }
+pidfile_of() { echo "$STATE/parse-$(port_of "$1").pid"; }
+logfile_of() { echo "$STATE/parse-$(port_of "$1").log"; }
+
+# How many processes the group was started with (1 when never started in a group).
+group_size() {
+    local n=1
+    [ -f "$GROUPFILE" ] && n="$(cat "$GROUPFILE")"
+    case "$n" in ''|*[!0-9]*) n=1 ;; esac
+    [ "$n" -ge 1 ] || n=1
+    echo "$n"
+}
+
 node_pid() {
-    [ -f "$PIDFILE" ] || return 1
+    local file
+    file="$(pidfile_of "${1:-0}")"
+    [ -f "$file" ] || return 1
     local pid
-    pid="$(cat "$PIDFILE")"
+    pid="$(cat "$file")"
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
 healthy() {
-    curl -fsS --max-time 2 -H "X-Parse-Application-Id: $APP_ID" "$URL/health" 2>/dev/null \
-        | grep -q '"ok"'
+    curl -fsS --max-time 2 -H "X-Parse-Application-Id: $APP_ID" "$(url_of "${1:-0}")/health" \
+        2>/dev/null | grep -q '"ok"'
 }
 
 start_node() {
+    local i="$1"
+    local port url
+    port="$(port_of "$i")"
+    url="$(url_of "$i")"
     mkdir -p "$FILES_STATE"
-    if node_pid >/dev/null; then
+    if node_pid "$i" >/dev/null; then
         return 0
     fi
-    if healthy; then
-        die "something else already answers on $URL (another checkout's server?); set PARSE_PORT"
+    if healthy "$i"; then
+        die "something else already answers on $url (another checkout's or group's server?); set PARSE_PORT"
     fi
-    log "starting Parse Server on $URL"
+    log "starting Parse Server on $url"
     (
         cd "$HERE"
-        PARSE_PORT="$PARSE_PORT" PARSE_APP_ID="$APP_ID" PARSE_MASTER_KEY="$MASTER_KEY" \
+        # Every process of the group: the same database, file store (PARSE_STATE_DIR) and
+        # Redis; only the port differs.
+        PARSE_PORT="$port" PARSE_APP_ID="$APP_ID" PARSE_MASTER_KEY="$MASTER_KEY" \
         PARSE_STATE_DIR="$FILES_STATE" PARSE_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
         PARSE_DATABASE_URI="postgres://$DB_USER@127.0.0.1:$PG_PORT/$DB_NAME" \
-            setsid nohup node "$HERE/index.js" >>"$LOGFILE" 2>&1 </dev/null &
-        echo $! > "$PIDFILE"
+            setsid nohup node "$HERE/index.js" >>"$(logfile_of "$i")" 2>&1 </dev/null &
+        echo $! > "$(pidfile_of "$i")"
     )
 }
 
 wait_healthy() {
+    local i="$1"
     local deadline=$((SECONDS + START_TIMEOUT))
-    while ! healthy; do
-        if ! node_pid >/dev/null; then
-            tail -30 "$LOGFILE" >&2 || true
-            die "Parse Server exited during start-up (log: $LOGFILE)"
+    local logfile
+    logfile="$(logfile_of "$i")"
+    while ! healthy "$i"; do
+        if ! node_pid "$i" >/dev/null; then
+            tail -30 "$logfile" >&2 || true
+            die "Parse Server exited during start-up (log: $logfile)"
         fi
         if [ "$SECONDS" -ge "$deadline" ]; then
-            tail -30 "$LOGFILE" >&2 || true
-            die "Parse Server not healthy after ${START_TIMEOUT}s (log: $LOGFILE)"
+            tail -30 "$logfile" >&2 || true
+            die "Parse Server not healthy after ${START_TIMEOUT}s (log: $logfile)"
         fi
         sleep 0.2
     done
 }
 
 stop_node() {
+    local i="$1"
     local pid
-    if pid="$(node_pid)"; then
+    if pid="$(node_pid "$i")"; then
         kill "$pid" 2>/dev/null || true
-        local i
-        for i in $(seq 1 50); do
+        local n
+        for n in $(seq 1 50); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
         kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
     fi
-    rm -f "$PIDFILE"
+    rm -f "$(pidfile_of "$i")"
+}
+
+# The PARSE_PORT of another running group that has a process on port PORT (nothing when
+# none does).
+other_group_on() {
+    local port="$1"
+    local file base n pid
+    for file in "$STATE"/group-*; do
+        [ -f "$file" ] || continue
+        base="${file##*/group-}"
+        case "$base" in ''|*[!0-9]*) continue ;; esac
+        [ "$base" = "$PARSE_PORT" ] && continue
+        n="$(cat "$file" 2>/dev/null)"
+        case "$n" in ''|*[!0-9]*) n=1 ;; esac
+        if [ "$port" -ge "$base" ] && [ "$port" -lt $((base + n)) ]; then
+            pid="$(cat "$STATE/parse-$port.pid" 2>/dev/null || true)"
+            if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+                echo "$base"
+                return 0
+            fi
+        fi
+    done
+    return 1
+}
+
+# Stop processes FROM ... of the group (all of them: 0).
+stop_nodes_from() {
+    local from="$1"
+    local n i
+    n="$(group_size)"
+    for i in $(seq "$from" $((n - 1))); do
+        stop_node "$i"
+    done
 }
 
 cmd_start() {
     local fresh=0
-    for a in "$@"; do
-        case "$a" in
+    local instances=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
             --fresh) fresh=1 ;;
-            *) die "unknown option $a" ;;
+            --instances)
+                [ $# -ge 2 ] || die "--instances needs a number"
+                instances="$2"
+                shift ;;
+            --instances=*) instances="${1#--instances=}" ;;
+            *) die "unknown option $1" ;;
         esac
+        shift
+    done
+    if [ -n "$instances" ]; then
+        case "$instances" in ''|*[!0-9]*) die "--instances needs a number, not '$instances'" ;; esac
+        [ "$instances" -ge 1 ] && [ "$instances" -le "$MAX_INSTANCES" ] \
+            || die "--instances must be 1 to $MAX_INSTANCES"
+    elif node_pid 0 >/dev/null; then
+        instances="$(group_size)"  # a running group keeps its number of processes
+    else
+        instances=1
+    fi
+    [ $((PARSE_PORT + instances - 1)) -le 65535 ] || die "ports beyond 65535: lower PARSE_PORT"
+    local i other
+    for i in $(seq 0 $((instances - 1))); do
+        if other="$(other_group_on "$(port_of "$i")")"; then
+            die "port $(port_of "$i") is served by the group of PARSE_PORT=$other; choose another PARSE_PORT"
+        fi
     done
     ensure_postgres_installed
     ensure_redis_installed
     ensure_node
     ensure_npm_packages
     if [ "$fresh" = 1 ]; then
-        stop_node
+        stop_nodes_from 0
+    elif [ "$(group_size)" -gt "$instances" ]; then
+        log "stopping the group's processes beyond $instances"
+        stop_nodes_from "$instances"
     fi
     start_postgres
     start_redis
@@ -286,9 +383,20 @@ cmd_start() {
         log "fresh start: emptying database and file store"
         drop_database
         rm -rf "$FILES_STATE/files"
+        redis_cli flushall >/dev/null
     fi
-    start_node
-    wait_healthy
+    mkdir -p "$STATE"
+    echo "$instances" > "$GROUPFILE"
+    # The first process alone first: it makes what a new database needs (Parse Server's
+    # own tables, the trail's index); the others then start side by side.
+    start_node 0
+    wait_healthy 0
+    for i in $(seq 1 $((instances - 1))); do
+        start_node "$i"
+    done
+    for i in $(seq 1 $((instances - 1))); do
+        wait_healthy "$i"
+    done
     echo "$URL"
 }
 
@@ -311,7 +419,8 @@ END \$\$;" >/dev/null
 }
 
 cmd_stop() {
-    stop_node
+    stop_nodes_from 0
+    rm -f "$GROUPFILE"
     stop_redis
     # Other checkouts' or ports' servers may still use the cluster: stop it only when
     # no Parse Server of this state folder is left.
@@ -319,7 +428,7 @@ cmd_stop() {
     for other in "$STATE"/parse-*.pid; do
         [ -f "$other" ] || continue
         if kill -0 "$(cat "$other")" 2>/dev/null; then
-            log "stopped $URL; PostgreSQL stays up for $(basename "$other" .pid)"
+            log "stopped the group of $URL; PostgreSQL stays up for $(basename "$other" .pid)"
             return 0
         fi
     done
@@ -331,12 +440,19 @@ cmd_stop() {
 
 cmd_status() {
     local rc=0
-    if node_pid >/dev/null && healthy; then
-        echo "parse: running (pid $(node_pid)) at $URL"
-    else
-        echo "parse: stopped"
-        rc=3
-    fi
+    local n i
+    n="$(group_size)"
+    for i in $(seq 0 $((n - 1))); do
+        if node_pid "$i" >/dev/null && healthy "$i"; then
+            echo "parse: running (pid $(node_pid "$i")) at $(url_of "$i")"
+        elif node_pid "$i" >/dev/null; then
+            echo "parse: not answering (pid $(node_pid "$i")) at $(url_of "$i")"
+            rc=3
+        else
+            echo "parse: stopped at $(url_of "$i")"
+            rc=3
+        fi
+    done
     if PG_BIN="$(find_pg_bin)" && pg_running; then
         echo "postgres: running on 127.0.0.1:$PG_PORT ($PGDATA)"
     else
@@ -349,8 +465,17 @@ cmd_status() {
         echo "redis: stopped"
         rc=3
     fi
+    echo "files: $FILES_STATE/files"
     echo "state: $STATE"
     return $rc
+}
+
+cmd_urls() {
+    local n i
+    n="$(group_size)"
+    for i in $(seq 0 $((n - 1))); do
+        url_of "$i"
+    done
 }
 
 case "${1:-}" in
@@ -358,6 +483,8 @@ case "${1:-}" in
     stop) cmd_stop ;;
     status) cmd_status ;;
     url) echo "$URL" ;;
+    urls) cmd_urls ;;
     reset) cmd_reset ;;
-    *) echo "usage: $0 start [--fresh] | stop | status | url | reset" >&2; exit 2 ;;
+    *) echo "usage: $0 start [--fresh] [--instances N] | stop | status | url | urls | reset" >&2
+       exit 2 ;;
 esac

@@ -91,6 +91,76 @@ class Server:
                        check=True)
 
 
+# A second server group of this checkout (several Parse Server processes on one database):
+# two ports of its own, beside the test server's.
+GROUP_PORT = os.environ.get(
+    "DESKTOP_AUDIT_GROUP_PORT",
+    str(14000 + 2 * (int(hashlib.sha1(str(ROOT).encode()).hexdigest()[:4], 16) % 500)))
+
+
+class ServerGroup:
+    """``server.sh`` for a group of Parse Server processes with its own PARSE_PORT and
+    database (started and stopped by the tests that use it)."""
+
+    def __init__(self, port: str = GROUP_PORT, db: str = "desktop_audit_group") -> None:
+        self.port = port
+        self.db = db
+        self.urls: list[str] = []
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PARSE_PORT"] = self.port
+        env["DESKTOP_AUDIT_PARSE_DB"] = self.db
+        return env
+
+    def sh(self, *args: str, timeout: float = 300) -> str:
+        done = subprocess.run([str(SERVER_SH), *args], env=self.env(), capture_output=True,
+                              text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"server.sh {' '.join(args)} (PARSE_PORT={self.port}) failed:\n"
+                               f"{done.stdout[-2000:]}{done.stderr[-3000:]}")
+        return done.stdout.strip()
+
+    def start(self, instances: int, *, fresh: bool = False) -> list[str]:
+        self.sh("start", "--instances", str(instances), *(["--fresh"] if fresh else []))
+        self.urls = self.sh("urls", timeout=30).split()
+        assert len(self.urls) == instances, self.urls
+        with self.server(0).master() as c:
+            apply_schema(c, log=lambda _m: None)
+        return self.urls
+
+    def running(self) -> bool:
+        return subprocess.run([str(SERVER_SH), "status"], env=self.env(), capture_output=True,
+                              timeout=30).returncode == 0
+
+    def status(self) -> str:
+        return subprocess.run([str(SERVER_SH), "status"], env=self.env(), capture_output=True,
+                              text=True, timeout=30).stdout
+
+    def reset(self) -> None:
+        self.sh("reset", timeout=120)
+        with self.server(0).master() as c:
+            apply_schema(c, log=lambda _m: None)
+
+    def stop(self) -> None:
+        self.sh("stop", timeout=120)
+
+    def server(self, i: int) -> Server:
+        return Server(self.urls[i], managed=False)
+
+
+@pytest.fixture(scope="module")
+def server_group() -> Iterator[ServerGroup]:
+    """This module's own group of two Parse Server processes on a new database, stopped
+    at the end of the module."""
+    group = ServerGroup()
+    try:
+        group.start(2, fresh=True)
+        yield group
+    finally:
+        group.stop()
+
+
 @pytest.fixture(scope="session")
 def parse_server() -> Iterator[Server]:
     given = os.environ.get("DESKTOP_AUDIT_TEST_SERVER")
@@ -161,8 +231,10 @@ class Laptop:
         self.db.close()
 
 
-@pytest.fixture
-def laptops(tmp_path: Path, server: Server) -> Iterator[Any]:
+def laptop_factory(tmp_path: Path, server: Server) -> tuple[Any, list[Laptop]]:
+    """``make(name)``: a new laptop database; ``make.join(name, username)``: a laptop that
+    joined *server* as that user (first login, full pull).  The list holds every laptop
+    made, to close them."""
     made: list[Laptop] = []
 
     def make(name: str) -> Laptop:
@@ -187,6 +259,12 @@ def laptops(tmp_path: Path, server: Server) -> Iterator[Any]:
         return lap
 
     make.join = join  # type: ignore[attr-defined]
+    return make, made
+
+
+@pytest.fixture
+def laptops(tmp_path: Path, server: Server) -> Iterator[Any]:
+    make, made = laptop_factory(tmp_path, server)
     yield make
     for lap in made:
         lap.close()
@@ -203,8 +281,8 @@ class Team:
     site_b: str
 
 
-@pytest.fixture
-def team(laptops: Any, server: Server) -> Team:
+def build_team(laptops: Any, server: Server) -> Team:
+    """The admin's laptop with users of every role and two sites, adopted by *server*."""
     lap: Laptop = laptops("admin")
     db = lap.db
     admin = services.bootstrap_admin(db, username="admin", email="admin@example.com",
@@ -224,6 +302,11 @@ def team(laptops: Any, server: Server) -> Team:
         ensure_admin(c, "admin", PASSWORD, db=db, log=lambda _m: None)
     lap.actor = auth.login(db, "admin", PASSWORD)
     return Team(lap, lap.actor, ids, site_a, site_b)
+
+
+@pytest.fixture
+def team(laptops: Any, server: Server) -> Team:
+    return build_team(laptops, server)
 
 
 def add_aspect(lap: Laptop, site: str, n: int = 0, **extra: Any) -> str:

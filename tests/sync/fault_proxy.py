@@ -56,6 +56,8 @@ class FaultProxy:
         # Called as hook(n, phase) for the n-th request: phase "before" it is forwarded,
         # "after" the server answered and before the answer is passed on.
         self.hook: Callable[[int, str], None] | None = None
+        # Called as inspect(method, target, body) before each request is forwarded.
+        self.inspect: Callable[[str, str, bytes], None] | None = None
 
     def __enter__(self) -> FaultProxy:
         self._thread.start()
@@ -143,6 +145,8 @@ class FaultProxy:
                     if name.lower() not in ("connection", "content-length", "host"):
                         headers[name.strip()] = value.strip()
                 action, delay, n = self._choose(method)
+                if self.inspect:
+                    self.inspect(method, target, body)
                 if self.hook:
                     self.hook(n, "before")
                 if delay:

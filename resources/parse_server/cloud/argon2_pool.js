@@ -9,6 +9,12 @@
 // a time. Beyond a small queue per username and per address, calls are refused at
 // once, before any work (the caller answers them like a wrong password).
 //
+// The queues are this process's own, by design: they share out this process's CPU and
+// memory. What must hold across the processes of a deployment is not here: each attempt
+// is counted in PostgreSQL before it is checked (lockout.js) and calls are rate-limited in
+// Redis (limits.js), so with N processes a username is at most checked N calls at a time,
+// and still locked after the same number of failures.
+//
 // A call for an account that has no verifier (unknown, deactivated, or already signed
 // in online) waits its turn too and then as long as a real check takes, without doing
 // one, so the answer's timing does not tell it apart.

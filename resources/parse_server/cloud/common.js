@@ -39,7 +39,8 @@ function pointerId(value) {
 
 // The acting user. Parse Server loads the session's user (all fields) for every
 // request and drops that copy whenever the user is saved, so role and sites are
-// current without a query per object of a /batch.
+// current without a query per object of a /batch. The copies are kept in the group's
+// Redis (index.js), so a save through any process drops them for every process.
 async function actorOf(req) {
   if (req.master) return { master: true, role: 'admin', sites: new Set(), id: null };
   if (!req.user) throw new E(E.SESSION_MISSING, 'a signed-in user is required');

@@ -14,9 +14,19 @@
 // are not assigned to, so afterLiveQueryEvent blanks any version of another site.
 //
 // A subscription lives on after the account changes: each event is judged again against
-// the account as it is now (read again at least every second, and at once after the
-// account is saved in this process), so a deactivated account hears nothing more, and a
-// site taken off a user is not heard from any more.
+// the account as it is now, so a deactivated account hears nothing more, and a site taken
+// off a user is not heard from any more.
+//
+// The account is read from the database and kept here at most one second (`current`), so
+// that a burst of events costs one read per subscriber and second, not one per event. A
+// save of the account through this process drops it at once (accounts.js); a save through
+// another process of the group is seen here within that second. That second is safe: the
+// change itself reached the server only at an administrator's sync, and a subscriber hears
+// within it only what they could read a second earlier; meanwhile the account's sessions
+// are ended in PostgreSQL and dropped from the group's session cache (Redis) at once, so
+// it can neither read nor write through any process (index.js: only a read racing the
+// save can keep an older copy, at most five seconds), and whatever it subscribes to
+// hears nothing (each event reads the account here).
 
 const { E, actorOf, isAdmin, pointerId, sitePointers } = require('./common');
 
@@ -28,11 +38,12 @@ function scoped(where, siteIds) {
   return Object.keys(given).length ? { $and: [given, scope] } : scope;
 }
 
+const CURRENT_MS = 1000; // how long an account read here is used (see above)
 const current = new Map(); // userId -> {at, user}
 
 async function currentUser(id) {
   const hit = current.get(id);
-  if (hit && Date.now() - hit.at < 1000) return hit.user;
+  if (hit && Date.now() - hit.at < CURRENT_MS) return hit.user;
   const user = await new Parse.Query(Parse.User).get(id, { useMasterKey: true })
     .catch(() => null);
   if (current.size > 10000) current.clear();
@@ -40,7 +51,7 @@ async function currentUser(id) {
   return user;
 }
 
-// The account was saved: read it again at its next event.
+// The account was saved through this process: read it again at its next event.
 function forgetUser(id) {
   current.delete(id);
 }
