@@ -538,6 +538,13 @@ class Differential:
         if case.class_name == "AuditFinding" and "logType" in values and \
                 values["logType"] != "general" and "sourceId" not in values:
             values["sourceId"] = None
+        if case.kind == "edit" and target is not None:
+            # An edit carries what it changes (as the form and the sync do): a field that may
+            # not be set here, given its current value, changes nothing on either side.
+            rt = records.of(case.class_name)
+            current = rows.load(self.db, rt.cdef, target, include_deleted=True) or {}
+            values = {k: v for k, v in values.items()
+                      if k in rt.editable_fields or v != current.get(k)}
         new, old = self.candidate(case, values, target)
         verdict = self.laptop(case, values, target)
         if verdict.accepted:
