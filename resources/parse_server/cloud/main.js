@@ -14,5 +14,6 @@ require('./records');
 require('./livequery');
 require('./files');
 require('./system');
+require('./stamps');
 // Last: the trail module registers the trail's own read scope.
 require('./trail');
