@@ -657,6 +657,12 @@ class SyncEngine:
     def _settle_trail(self) -> None:
         with self.db.atomic():
             stored, _problems = trail_sync.settle(self.db)
+        if trail_sync.unknown_keys(self.db):
+            # Signed with a key registered after ours were fetched: fetch them once more.
+            trail_sync.pull_keys(self.db, self.client, self._call)
+            with self.db.atomic():
+                more, _problems = trail_sync.settle(self.db)
+            stored += more
         self.report.pulled += stored
         self.report.held_events = trail_sync.held_problems(self.db)
 

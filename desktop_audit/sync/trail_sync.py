@@ -320,6 +320,18 @@ def _settle_legacy(db: Database, chain: str, items: list[tuple[str, int, dict[st
     return ok, bad
 
 
+def unknown_keys(db: Database) -> set[str]:
+    """Key ids that held events were signed with and this laptop has not seen: a colleague
+    who registered a key after this sync fetched the keys, and pushed at once."""
+    known = {k.key_id for k in keyring.keys(db)}
+    out: set[str] = set()
+    for _oid, _chain, _seq, text, _problem in keyring.held(db):
+        key_id = codec.loads(text).get("keyId")
+        if key_id and key_id not in known:
+            out.add(str(key_id))
+    return out
+
+
 def held_problems(db: Database) -> list[tuple[str, int, str]]:
     return [(chain, seq, problem) for _oid, chain, seq, _ev, problem in keyring.held(db)
             if problem]

@@ -393,3 +393,34 @@ def test_old_chains_on_a_site_scoped_laptop_are_not_provable_here_but_verified_o
     assert a.sync().exit_code == 0
     whole = next(r for r in _all_verify(a) if r.chain == old_device)
     assert whole.events == 6 and whole.note is None
+
+
+def test_a_colleague_who_joins_and_pushes_while_this_laptop_pulls_is_verified_at_once(
+        team: Team, laptops: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys are fetched at the start of a pull; a colleague who registers a new key and
+    pushes right after that (twenty laptops syncing at once) must not leave their events
+    held back as "signed with a key this laptop does not know" until the next sync."""
+    a = team.laptop
+    a.sync()
+    fetched = trail_sync.pull_keys
+    calls = []
+
+    def keys_then_colleague_pushes(db: Any, *args: Any, **kwargs: Any) -> None:
+        fetched(db, *args, **kwargs)
+        if db is not a.db:
+            return
+        calls.append(1)
+        if len(calls) == 2:
+            # Just before the pull: the colleague's key is new to the server after ours
+            # were fetched, and their events follow at once.
+            colleague = laptops.join("auditor", "auditor")
+            add_aspect(colleague, team.site_a, 7)
+            assert colleague.sync().exit_code == 0
+
+    monkeypatch.setattr(trail_sync, "pull_keys", keys_then_colleague_pushes)
+    report = a.sync()
+    assert report.held_events == [] and report.exit_code == 0, report.summary()
+    assert len(calls) == 3  # the keys were fetched once more, in the same sync
+    assert a.db.execute('SELECT count(*) FROM aspect_impact_log WHERE "aspectDescription" '
+                        "= 'aspect 7'").fetchone()[0] == 1
+    _all_verify(a)
